@@ -1,0 +1,137 @@
+"""The public Python API: ``read``, ``blocks``, ``info``, ``read_coefficients``, ``synthesize``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .sideinfo import BLOCK_TYPE, MIXED_BLOCK
+from .stream import open_stream
+
+CHUNK_FRAMES = 128  # frames decoded per kernel call
+_DTYPES = ("float32", "float64", "int16", "int32")
+
+
+def _check_dtype(dtype):
+    name = np.dtype(dtype).name
+    if name not in _DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(_DTYPES)}, not {dtype!r}")
+    return name
+
+
+def _convert(pcm, dtype):
+    """float32 PCM (full scale 1.0) to ``dtype``; integers are rounded and clipped."""
+    if dtype == "float32":
+        return pcm
+    if dtype == "float64":
+        return pcm.astype(np.float64)
+    if dtype == "int16":
+        return np.clip(np.rint(pcm * 32768.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.rint(pcm.astype(np.float64) * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
+
+
+def _shape(pcm, always_2d):
+    if pcm.shape[1] == 1 and not always_2d:
+        return pcm[:, 0]
+    return pcm
+
+
+def _iter_pcm(stream, *, restore, chunk_frames=CHUNK_FRAMES, f0=None, f1=None):
+    """Yield ``(first_sample, pcm float32[n, C])`` chunk by chunk (buffers reused)."""
+    from .decoder import FrameDecoder, SynthState, granule_channels
+
+    f0 = stream.first if f0 is None else f0
+    f1 = stream.nframes if f1 is None else f1
+    dec = FrameDecoder(stream, chunk_frames)
+    state = SynthState(stream.channels)
+    pcm_buf = np.empty((2 * chunk_frames * 576, stream.channels), np.float32)
+    bt = np.empty((2 * chunk_frames, stream.channels), np.int32)
+    mx = np.empty_like(bt)
+    for a in range(f0, f1, chunk_frames):
+        b = min(f1, a + chunk_frames)
+        G, mdct, gi, _sf, _status, _mdb = dec.decode(a, b)
+        if restore:
+            pass  # the restoration stage plugs in here (issue: restoration)
+        bt[:G] = gi[:, :, BLOCK_TYPE]
+        mx[:G] = gi[:, :, MIXED_BLOCK]
+        pcm = pcm_buf[:G * 576]
+        coded = granule_channels(stream.headers, stream.gr_start, a, b)
+        state.run(mdct, bt[:G], mx[:G], coded, pcm)
+        yield int(stream.gr_start[a]) * 576, pcm
+
+
+def _range(stream, gapless):
+    if gapless:
+        return stream.trim_start, stream.trim_end
+    return 0, stream.nsamples
+
+
+def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+    """Decode an MP3 file to PCM.
+
+    Parameters
+    ----------
+    file : str, os.PathLike, bytes-like or binary file object
+    restore : bool
+        Run the restoration stage (not implemented yet: currently decodes plainly).
+    gapless : bool
+        Drop the encoder delay and padding given by a LAME/Info tag
+        (``delay + 529`` samples at the start), as mpg123 and FFmpeg do.
+    dtype : {'float32', 'float64', 'int16', 'int32'}
+        Floats have full scale 1.0; integers are rounded and clipped.
+    always_2d : bool
+        Return shape (frames, 1) for mono instead of (frames,).
+
+    Returns
+    -------
+    data : ndarray [shape=(frames,) or (frames, channels)]
+    samplerate : int
+
+    Examples
+    --------
+    >>> data, sr = read("fixtures/stereo_joint_cbr128_44100.mp3")  # doctest: +SKIP
+    """
+    dtype = _check_dtype(dtype)
+    stream = open_stream(file)
+    start, end = _range(stream, gapless)
+    out = np.empty((end - start, stream.channels), np.float32)
+    for s0, pcm in _iter_pcm(stream, restore=restore):
+        a = max(start, s0)
+        b = min(end, s0 + len(pcm))
+        if a < b:
+            out[a - start:b - start] = pcm[a - s0:b - s0]
+    return _shape(_convert(out, dtype), always_2d), stream.samplerate
+
+
+def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+    """Yield consecutive blocks of ``blocksize`` frames (the last may be shorter).
+
+    Memory use is bounded by the block size and the decoder's chunk, not by the file.
+    """
+    if int(blocksize) <= 0:
+        raise InputError("blocksize must be positive")
+    blocksize = int(blocksize)
+    dtype = _check_dtype(dtype)
+    stream = open_stream(file)
+    start, end = _range(stream, gapless)
+    C = stream.channels
+    acc = np.empty((blocksize, C), np.float32)
+    fill = 0
+    for s0, pcm in _iter_pcm(stream, restore=restore):
+        a = max(start, s0)
+        b = min(end, s0 + len(pcm))
+        pos = a
+        while pos < b:
+            n = min(blocksize - fill, b - pos)
+            acc[fill:fill + n] = pcm[pos - s0:pos - s0 + n]
+            fill += n
+            pos += n
+            if fill == blocksize:
+                yield _shape(_convert(acc.copy(), dtype), always_2d)
+                fill = 0
+    if fill:
+        yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
+
+
+def info(file):
+    """Return the :class:`~mp3restore.stream.StreamInfo` summary of ``file`` without decoding audio."""
+    return open_stream(file).info

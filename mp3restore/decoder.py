@@ -1,0 +1,284 @@
+"""The orchestrator: runs the steps in the standard's order.
+
+bitstream (:mod:`frames`) -> side info (:mod:`sideinfo`) -> main data with the
+bit reservoir -> scalefactors (:mod:`scalefactors`) -> Huffman (:mod:`huffman`)
+-> requantize (:mod:`requantize`) -> stereo (:mod:`stereo`) -> [restore] ->
+hybrid filterbank (:mod:`hybrid`) -> polyphase synthesis (:mod:`polyphase`).
+
+Two kernels split the path where restoration and the coefficient API plug in:
+
+* :func:`decode_frames` turns frames ``f0..f1`` of a stream into MDCT
+  coefficients ``mdct[granule, channel, 576]`` (float32) plus side information.
+  It keeps no state between frames: the bit reservoir is read back from the
+  preceding frames in the buffer, so any range of frames can be decoded alone.
+* :func:`synthesize_granules` turns coefficients into PCM and carries the
+  filterbank state (overlap and polyphase FIFO) in :class:`SynthState`.
+"""
+import numpy as np
+
+from ._jit import njit
+from .frames import (hdr_channels, hdr_crc, hdr_lsf, hdr_mode, hdr_mode_ext, hdr_side_info_size,
+                     hdr_sr_index)
+from .huffman import huffman_decode
+from .hybrid import hybrid_granule
+from .polyphase import synth_granule
+from .requantize import requantize, reorder
+from .scalefactors import read_scalefactors_lsf, read_scalefactors_mpeg1
+from .sideinfo import (BLOCK_TYPE, COUNT1, LAST_NONZERO, MIXED_BLOCK, N_FIELDS, PART2_3_LENGTH,
+                       PART2_LENGTH, read_side_info)
+from .stereo import stereo
+
+# frame status bits
+ST_OK = 0
+ST_CRC = 1  # CRC mismatch (the frame is still decoded)
+ST_RESERVOIR = 2  # main_data_begin points before the available data: muted
+ST_SIDEINFO = 4  # forbidden side-info values (clamped)
+ST_OVERRUN = 8  # Huffman data ran past part2_3_length or the frame
+
+
+@njit
+def _crc_ok(buf, off, si_pos, si_size):
+    crc = 0xFFFF
+    for p in range(off + 2, off + 4):
+        crc = _crc_byte(crc, buf[p])
+    for p in range(si_pos, si_pos + si_size):
+        crc = _crc_byte(crc, buf[p])
+    stored = (np.int64(buf[off + 4]) << 8) | np.int64(buf[off + 5])
+    return crc == stored
+
+
+@njit(inline="always")
+def _crc_byte(crc, byte):
+    b = np.int64(byte)
+    for bit in range(7, -1, -1):
+        top = (crc >> 15) & 1
+        crc = (crc << 1) & 0xFFFF
+        if top ^ ((b >> bit) & 1):
+            crc ^= 0x8005
+    return crc
+
+
+@njit
+def count_crc_errors(buf, offsets, headers):
+    """Number of CRC-protected frames whose CRC does not match."""
+    bad = 0
+    for f in range(len(offsets)):
+        h = headers[f]
+        if hdr_crc(h):
+            off = offsets[f]
+            if not _crc_ok(buf, off, off + 6, hdr_side_info_size(h)):
+                bad += 1
+    return bad
+
+
+@njit
+def _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf):
+    """Copy ``mdb`` reservoir bytes from the frames before ``f`` and frame ``f``'s
+    own main data into ``mdbuf``; return the byte count, or -1 if the reservoir
+    data is not there (start of stream, or a gap before frame ``f``)."""
+    h = headers[f]
+    md_start = offsets[f] + 4 + (2 if hdr_crc(h) else 0) + hdr_side_info_size(h)
+    md_len = offsets[f] + sizes[f] - md_start
+    if md_len < 0:
+        return -1
+    need = mdb
+    j = f - 1
+    # walk back and copy from the end of each earlier frame's main data
+    while need > 0:
+        if j < 0 or offsets[j] + sizes[j] != offsets[j + 1]:
+            return -1
+        hj = headers[j]
+        s = offsets[j] + 4 + (2 if hdr_crc(hj) else 0) + hdr_side_info_size(hj)
+        e = offsets[j] + sizes[j]
+        n = min(need, e - s)
+        if n > 0:
+            dst = need - n
+            for k in range(n):
+                mdbuf[dst + k] = buf[e - n + k]
+            need -= n
+        j -= 1
+    for k in range(md_len):
+        mdbuf[mdb + k] = buf[md_start + k]
+    total = mdb + md_len
+    for k in range(total, total + 8):
+        mdbuf[k] = 0
+    return total
+
+
+@njit
+def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
+                  lut, roots, widths, linbits, sfb_long_all, sfb_short_all,
+                  mdct, gi, sf_out, status, mdb_out):
+    """Decode frames ``f0..f1`` into coefficients.
+
+    Parameters
+    ----------
+    buf : uint8[:]  the stream bytes, with at least 8 zero bytes past the last frame
+    offsets, sizes, headers : int64[nframes]  from :func:`mp3restore.frames.scan_frames`
+    gr_start : int64[nframes + 1]  index of each frame's first granule in the stream
+    mdct : float32[G, nch_out, 576]  output, row ``gr_start[f] - gr_start[f0] + gr``
+    gi : int32[G, nch_out, N_FIELDS]  side information (see :mod:`sideinfo`)
+    sf_out : int16[G, nch_out, 39]  scalefactors (see :mod:`scalefactors`)
+    status, mdb_out : int32[f1 - f0]  frame status bits and main_data_begin
+    """
+    mdbuf = np.zeros(4096 + 512 + 16, np.uint8)
+    ix = np.zeros(576, np.int32)
+    xr = np.zeros((2, 576), np.float64)
+    sfs = np.zeros((2, 2, 39), np.int32)
+    is_max = np.zeros((2, 39), np.int32)
+    gis = np.zeros((2, 2, N_FIELDS), np.int32)
+    nz = np.zeros(2, np.int64)
+    g_base = gr_start[f0]
+    for f in range(f0, f1):
+        h = headers[f]
+        off = offsets[f]
+        lsf = hdr_lsf(h)
+        nch = hdr_channels(h)
+        sr_idx = hdr_sr_index(h)
+        sfb_long = sfb_long_all[sr_idx]
+        sfb_short = sfb_short_all[sr_idx]
+        ngr = 1 if lsf else 2
+        crc = hdr_crc(h)
+        si_pos = off + 4 + (2 if crc else 0)
+        si_size = hdr_side_info_size(h)
+        st = ST_OK
+        if crc and not _crc_ok(buf, off, si_pos, si_size):
+            st |= ST_CRC
+        mdb, ok = read_side_info(buf, si_pos * 8, lsf, nch, gis, 0)
+        if not ok:
+            st |= ST_SIDEINFO
+        mdb_out[f - f0] = mdb
+        nbytes = _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf)
+        if nbytes < 0:
+            st |= ST_RESERVOIR
+        total_bits = max(nbytes, 0) * 8
+        mode_ext = hdr_mode_ext(h)
+        joint = hdr_mode(h) == 1 and nch == 2
+        intensity = joint and (mode_ext & 1) != 0
+        bitpos = 0
+        for gr in range(ngr):
+            row = gr_start[f] - g_base + gr
+            for ch in range(nch):
+                g = gis[gr, ch]
+                if nbytes < 0:
+                    xr[ch, :] = 0.0
+                    nz[ch] = 0
+                    continue
+                p2 = bitpos
+                end = p2 + g[PART2_3_LENGTH]
+                if end > total_bits:
+                    st |= ST_OVERRUN
+                    end = total_bits
+                sf = sfs[gr, ch]
+                if lsf:
+                    pos = read_scalefactors_lsf(mdbuf, p2, g, intensity and ch == 1, sf, is_max[ch])
+                else:
+                    pos = read_scalefactors_mpeg1(mdbuf, p2, g, gr, sf, sfs[0, ch], is_max[ch])
+                g[PART2_LENGTH] = pos - p2
+                if pos > end:
+                    st |= ST_OVERRUN
+                    pos = end
+                count1, last, overrun = huffman_decode(mdbuf, pos, end, g, sfb_long, sfb_short, sr_idx,
+                                                        lut, roots, widths, linbits, ix)
+                if overrun:
+                    st |= ST_OVERRUN
+                g[COUNT1] = count1
+                g[LAST_NONZERO] = last
+                nz[ch] = last
+                requantize(ix, last, g, sf, sfb_long, sfb_short, sr_idx, xr[ch])
+                bitpos = p2 + g[PART2_3_LENGTH]
+            if joint and nbytes >= 0:
+                stereo(xr, gis[gr, 1], sfs[gr, 1], is_max[1], mode_ext, lsf, sfb_long, sfb_short,
+                       sr_idx, nz[0], nz[1])
+            for ch in range(nch_out):
+                c = ch if ch < nch else 0
+                g = gis[gr, c]
+                reorder(g, xr[c], sfb_short, mdct[row, ch])
+                for k in range(N_FIELDS):
+                    gi[row, ch, k] = g[k]
+                for k in range(39):
+                    sf_out[row, ch, k] = sfs[gr, c, k]
+        status[f - f0] = st
+
+
+@njit
+def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0):
+    """Hybrid + polyphase synthesis of ``mdct[g, ch, 576]`` into ``pcm``.
+
+    Parameters
+    ----------
+    mdct : float32[G, C, 576]
+    block_type, mixed : int32[G, C]
+    coded : int32[G]
+        Channels coded in each granule: a mono frame of a stereo stream (1 < C)
+        is synthesized on channel 0 and copied; the other channels' filterbank
+        state is left as it was, as the ISO reference decoder does (l3-he_mode).
+    overlap : float64[C, 576], ring : float64[C, 16, 64], newest : int64[C]
+        Filterbank state, updated in place.
+    pcm : float32[N, C]  output; granule ``g`` goes to rows ``(row0 + g) * 576 ...``
+    """
+    G = mdct.shape[0]
+    C = mdct.shape[1]
+    x = np.empty(576, np.float64)
+    y = np.empty(576, np.float64)
+    out36 = np.empty(36, np.float64)
+    s = np.empty(32, np.float64)
+    flat = pcm.reshape(-1)
+    for g in range(G):
+        nc = min(C, coded[g])
+        for ch in range(nc):
+            hybrid_granule(mdct[g, ch], block_type[g, ch], mixed[g, ch], overlap[ch], x, y, out36)
+            newest[ch] = synth_granule(y, ring[ch], newest[ch], flat, ((row0 + g) * 576) * C + ch, C, s)
+        for ch in range(nc, C):
+            for i in range((row0 + g) * 576, (row0 + g + 1) * 576):
+                pcm[i, ch] = pcm[i, 0]
+
+
+class SynthState:
+    """Filterbank state of one stream: IMDCT overlap and polyphase FIFO per channel."""
+
+    def __init__(self, channels):
+        self.overlap = np.zeros((channels, 576), np.float64)
+        self.ring = np.zeros((channels, 16, 64), np.float64)
+        self.newest = np.zeros(channels, np.int64)
+
+    def run(self, mdct, block_type, mixed, coded, pcm):
+        """Synthesize ``mdct`` (float32[G, C, 576]) into ``pcm`` (float32[G * 576, C])."""
+        synthesize_granules(mdct, block_type, mixed, coded, self.overlap, self.ring, self.newest, pcm, 0)
+
+
+def granule_channels(headers, gr_start, f0, f1):
+    """Coded channel count of each granule of frames ``f0..f1`` (int32[G])."""
+    nch = np.where((headers[f0:f1] >> 6) & 3 == 3, 1, 2).astype(np.int32)
+    return np.repeat(nch, np.diff(gr_start[f0:f1 + 1]))
+
+
+class FrameDecoder:
+    """Decodes ranges of frames of one :class:`~mp3restore.stream.Stream` into
+    coefficients, reusing its output buffers between calls."""
+
+    def __init__(self, stream, max_frames):
+        from .huffman import lookup_tables
+        from .tables.bands import SFB_LONG, SFB_SHORT
+
+        self.stream = stream
+        self.lut, self.roots, self.widths, self.linbits = lookup_tables()
+        self.sfb_long = np.array(SFB_LONG, np.int64)
+        self.sfb_short = np.array(SFB_SHORT, np.int64)
+        C = stream.channels
+        G = 2 * max_frames
+        self.mdct = np.zeros((G, C, 576), np.float32)
+        self.gi = np.zeros((G, C, N_FIELDS), np.int32)
+        self.sf = np.zeros((G, C, 39), np.int16)
+        self.status = np.zeros(max_frames, np.int32)
+        self.mdb = np.zeros(max_frames, np.int32)
+
+    def decode(self, f0, f1):
+        """Decode frames ``f0..f1``; return ``(G, views of mdct, gi, sf, status, mdb)``."""
+        s = self.stream
+        G = int(s.gr_start[f1] - s.gr_start[f0])
+        n = f1 - f0
+        decode_frames(s.buf, s.offsets, s.sizes, s.headers, s.gr_start, f0, f1, s.channels,
+                      self.lut, self.roots, self.widths, self.linbits, self.sfb_long, self.sfb_short,
+                      self.mdct, self.gi, self.sf, self.status, self.mdb)
+        return G, self.mdct[:G], self.gi[:G], self.sf[:G], self.status[:n], self.mdb[:n]
