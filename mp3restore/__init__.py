@@ -4,19 +4,19 @@ exposes the coded MDCT representation and restores what the encoder removed.
 Heavy modules (numba kernels) are imported on first use, so ``import
 mp3restore`` and ``mp3restore --help`` stay instant.
 """
-from .errors import (CoefficientsError, EmptyInputError, InputError, Mp3RestoreError, NotMpegAudioError,
+from .errors import (Mp3RestoreWarning, CoefficientsError, EmptyInputError, InputError, Mp3RestoreError, NotMpegAudioError,
                      OutputError, StreamError, UnsupportedStreamError)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "read", "blocks", "info", "read_coefficients", "synthesize", "restore_coefficients",
+    "read", "blocks", "info", "open", "read_coefficients", "synthesize", "restore_coefficients",
     "Mp3RestoreError", "InputError", "EmptyInputError", "NotMpegAudioError", "UnsupportedStreamError",
-    "StreamError", "CoefficientsError", "OutputError",
+    "StreamError", "CoefficientsError", "OutputError", "Mp3RestoreWarning",
 ]
 
 _LAZY = {
-    "read": "api", "blocks": "api", "info": "api",
+    "read": "api", "blocks": "api", "info": "api", "open": "api", "Mp3File": "api",
     "read_coefficients": "coefficients", "synthesize": "coefficients", "load_coefficients": "coefficients",
     "Coefficients": "coefficients", "restore_coefficients": "restore",
 }

@@ -65,6 +65,90 @@ def _range(stream, gapless):
     return 0, stream.nsamples
 
 
+class Mp3File:
+    """An opened MP3 stream: parsed once, decoded as often as needed.
+
+    ``mp3restore.open(file)`` returns one; ``read``, ``blocks`` and ``info``
+    are shortcuts that open, use and drop it.
+
+    Attributes
+    ----------
+    info : StreamInfo
+    samplerate, channels : int
+    """
+
+    def __init__(self, file):
+        self._stream = open_stream(file)
+        self.info = self._stream.info
+        self.samplerate = self._stream.samplerate
+        self.channels = self._stream.channels
+        self.name = self._stream.name
+
+    def __repr__(self):
+        i = self.info
+        return (f"<mp3restore.Mp3File {self.name or 'input'!r}: MPEG-{i.version} Layer III, {i.samplerate} Hz, "
+                f"{i.channels} ch ({i.mode}), {i.bitrate_mode} {i.bitrate:.0f} kbit/s, {i.frames} frames, "
+                f"{i.duration:.2f} s>")
+
+    def __len__(self):
+        return self.info.samples
+
+    def read(self, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+        """Decode the whole stream; see :func:`mp3restore.read`."""
+        dtype = _check_dtype(dtype)
+        stream = self._stream
+        start, end = _range(stream, gapless)
+        out = np.empty((end - start, stream.channels), np.float32)
+        for s0, pcm in _iter_pcm(stream, restore=restore):
+            a = max(start, s0)
+            b = min(end, s0 + len(pcm))
+            if a < b:
+                out[a - start:b - start] = pcm[a - s0:b - s0]
+        return _shape(_convert(out, dtype), always_2d), stream.samplerate
+
+    def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+        """Yield consecutive blocks of ``blocksize`` frames; see :func:`mp3restore.blocks`."""
+        if int(blocksize) <= 0:
+            raise InputError("blocksize must be positive")
+        blocksize = int(blocksize)
+        dtype = _check_dtype(dtype)
+        return self._blocks(blocksize, restore, gapless, dtype, always_2d)
+
+    def _blocks(self, blocksize, restore, gapless, dtype, always_2d):
+        stream = self._stream
+        start, end = _range(stream, gapless)
+        acc = np.empty((blocksize, stream.channels), np.float32)
+        fill = 0
+        for s0, pcm in _iter_pcm(stream, restore=restore):
+            pos = max(start, s0)
+            b = min(end, s0 + len(pcm))
+            while pos < b:
+                n = min(blocksize - fill, b - pos)
+                acc[fill:fill + n] = pcm[pos - s0:pos - s0 + n]
+                fill += n
+                pos += n
+                if fill == blocksize:
+                    yield _shape(_convert(acc.copy(), dtype), always_2d)
+                    fill = 0
+        if fill:
+            yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
+
+    def nsamples(self, gapless=True):
+        """Samples per channel that ``read``/``blocks`` return."""
+        start, end = _range(self._stream, gapless)
+        return end - start
+
+
+def open(file):  # noqa: A001 - mirrors soundfile/pedalboard naming
+    """Open an MP3 stream: parse tags and frames once, decode later.
+
+    Returns
+    -------
+    Mp3File
+    """
+    return Mp3File(file)
+
+
 def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
     """Decode an MP3 file to PCM.
 
@@ -72,10 +156,11 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
     ----------
     file : str, os.PathLike, bytes-like or binary file object
     restore : bool
-        Run the restoration stage (not implemented yet: currently decodes plainly).
+        Run the restoration stage between requantization and synthesis.
     gapless : bool
         Drop the encoder delay and padding given by a LAME/Info tag
         (``delay + 529`` samples at the start), as mpg123 and FFmpeg do.
+        Without such a tag every decoded sample is returned.
     dtype : {'float32', 'float64', 'int16', 'int32'}
         Floats have full scale 1.0; integers are rounded and clipped.
     always_2d : bool
@@ -89,47 +174,19 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
     Examples
     --------
     >>> data, sr = read("fixtures/stereo_joint_cbr128_44100.mp3")  # doctest: +SKIP
+    >>> data.shape, sr  # doctest: +SKIP
+    ((88200, 2), 44100)
     """
-    dtype = _check_dtype(dtype)
-    stream = open_stream(file)
-    start, end = _range(stream, gapless)
-    out = np.empty((end - start, stream.channels), np.float32)
-    for s0, pcm in _iter_pcm(stream, restore=restore):
-        a = max(start, s0)
-        b = min(end, s0 + len(pcm))
-        if a < b:
-            out[a - start:b - start] = pcm[a - s0:b - s0]
-    return _shape(_convert(out, dtype), always_2d), stream.samplerate
+    return Mp3File(file).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d)
 
 
 def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False):
     """Yield consecutive blocks of ``blocksize`` frames (the last may be shorter).
 
-    Memory use is bounded by the block size and the decoder's chunk, not by the file.
+    Same parameters as :func:`read`.  Decoding memory is bounded by the block
+    size and the decoder's chunk of frames, not by the length of the stream.
     """
-    if int(blocksize) <= 0:
-        raise InputError("blocksize must be positive")
-    blocksize = int(blocksize)
-    dtype = _check_dtype(dtype)
-    stream = open_stream(file)
-    start, end = _range(stream, gapless)
-    C = stream.channels
-    acc = np.empty((blocksize, C), np.float32)
-    fill = 0
-    for s0, pcm in _iter_pcm(stream, restore=restore):
-        a = max(start, s0)
-        b = min(end, s0 + len(pcm))
-        pos = a
-        while pos < b:
-            n = min(blocksize - fill, b - pos)
-            acc[fill:fill + n] = pcm[pos - s0:pos - s0 + n]
-            fill += n
-            pos += n
-            if fill == blocksize:
-                yield _shape(_convert(acc.copy(), dtype), always_2d)
-                fill = 0
-    if fill:
-        yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
+    return Mp3File(file).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d)
 
 
 def info(file):

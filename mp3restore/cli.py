@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import stat
 import sys
 import warnings
 from typing import Callable, NamedTuple
@@ -134,15 +135,13 @@ def read_source(path: str) -> Source:
 
 def default_output(path: str, suffix: str = ".wav") -> str:
     """``path`` with its suffix replaced by ``suffix`` (``song.mp3`` -> ``song.wav``)."""
-    root, ext = os.path.splitext(path)
+    root = os.path.splitext(path)[0]
     if not os.path.basename(root):  # ".mp3" alone is a name, not a suffix
         root = path
     return root + suffix
 
 
 def _same_file(a, b) -> bool:
-    import stat
-
     return (a is not None and b is not None and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
             and os.path.samestat(a, b))
 
@@ -177,8 +176,6 @@ def resolve_output(inp: str, out: str | None, overwrite: bool, suffix: str = ".w
     if same:
         raise OutputError(f"{out}: is the input file (refusing to overwrite it, even with -y)")
     if out_st is not None:
-        import stat
-
         if stat.S_ISDIR(out_st.st_mode):
             raise OutputError(f"{out}: is a directory")
         if stat.S_ISREG(out_st.st_mode) and not overwrite:
@@ -256,10 +253,11 @@ def cmd_decode(args) -> int:
     import mp3restore
     from .wavio import write_wav
 
-    info = mp3restore.info(src.open())
-    nframes = info.samples if args.gapless else info.samples_decoded
-    blocks = mp3restore.blocks(src.open(), DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless,
-                               dtype="float32", always_2d=True)
+    mp3 = mp3restore.open(src.open())
+    info = mp3.info
+    nframes = mp3.nsamples(gapless=args.gapless)
+    blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless,
+                        dtype="float32", always_2d=True)
     bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
     try:
         with open_output(out) as fh:
@@ -379,7 +377,9 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             if not sys.warnoptions:
-                warnings.simplefilter("always", UserWarning)
+                from .errors import Mp3RestoreWarning
+
+                warnings.simplefilter("always", Mp3RestoreWarning)
             warnings.showwarning = _warning_printer()
             return COMMANDS[args._command].run(args)
     except KeyboardInterrupt:

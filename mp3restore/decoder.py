@@ -32,7 +32,7 @@ from .stereo import stereo
 ST_OK = 0
 ST_CRC = 1  # CRC mismatch (the frame is still decoded)
 ST_RESERVOIR = 2  # main_data_begin points before the available data: muted
-ST_SIDEINFO = 4  # forbidden side-info values (clamped)
+ST_SIDEINFO = 4  # forbidden side-info values: muted
 ST_OVERRUN = 8  # Huffman data ran past part2_3_length or the frame
 
 
@@ -151,6 +151,8 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
         nbytes = _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf)
         if nbytes < 0:
             st |= ST_RESERVOIR
+        elif not ok:
+            nbytes = -1  # forbidden side info: conceal the frame (muted), keep its timing
         total_bits = max(nbytes, 0) * 8
         mode_ext = hdr_mode_ext(h)
         joint = hdr_mode(h) == 1 and nch == 2

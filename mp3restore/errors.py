@@ -40,3 +40,7 @@ class CoefficientsError(Mp3RestoreError, ValueError):
 
 class OutputError(Mp3RestoreError):
     """The output cannot be written (exists without overwrite, same as input, ...)."""
+
+
+class Mp3RestoreWarning(UserWarning):
+    """Problems that do not stop decoding (CRC mismatches, concealed frames)."""

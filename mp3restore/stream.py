@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, asdict
 import numpy as np
 
 from . import frames as fr
-from .errors import EmptyInputError, InputError, NotMpegAudioError, UnsupportedStreamError
+from .errors import EmptyInputError, InputError, Mp3RestoreWarning, NotMpegAudioError, UnsupportedStreamError
 
 PAD = 64  # zero bytes kept after the data so kernels can peek past the end
 
@@ -195,7 +195,7 @@ def open_stream(file) -> Stream:
     if any_crc:
         crc_errors = int(_count_crc_errors(buf, offsets, headers))
         if crc_errors:
-            warnings.warn(f"{label}: {crc_errors} frame(s) with a CRC mismatch", stacklevel=3)
+            warnings.warn(f"{label}: {crc_errors} frame(s) with a CRC mismatch", Mp3RestoreWarning, stacklevel=3)
 
     bitrates = _bitrates(headers)
     if np.all(bitrates == 0):

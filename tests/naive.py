@@ -11,15 +11,36 @@ bands, pretab, slen, LSF partitions, linbits, the IMDCT windows, the alias
 coefficients) is written out again here from the standard, so that a wrong
 table in the package shows up as a failure.
 
-Bit streams are handled as Python strings of ``'0'``/``'1'`` (Huffman) or as
-``bitstring.ConstBitStream`` (side information, scalefactors, headers).
+Bit streams are handled as Python strings of ``'0'``/``'1'`` (Huffman) or
+with the ``bitstring`` package (side information, scalefactors, headers)
+through the small :class:`BitReader` below, which works with bitstring 4
+(``Bits(bytes=...)``) and 5 (``Bits.from_bytes``, where ``ConstBitStream`` is gone).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from bitstring import ConstBitStream
+from bitstring import Bits
+
+
+class BitReader:
+    """Sequential MSB-first reader over ``bitstring.Bits``: ``read(n)`` -> unsigned int."""
+
+    def __init__(self, data: bytes, pos: int = 0):
+        data = bytes(data)
+        self.bits = Bits.from_bytes(data) if hasattr(Bits, "from_bytes") else Bits(bytes=data)
+        self.pos = pos
+
+    def read(self, n: int) -> int:
+        if n == 0:
+            return 0
+        v = self.bits[self.pos:self.pos + n].uint
+        self.pos += n
+        return v
+
+    def readlist(self, widths):
+        return [self.read(n) for n in widths]
 
 # ---------------------------------------------------------------------------
 # Tables of the standard (11172-3 Annex B, 13818-3 Annex B)
@@ -91,11 +112,16 @@ def n_long_mixed(sr_idx):
 # ---------------------------------------------------------------------------
 
 def parse_header(data: bytes):
-    """Parse a 4-byte header with bitstring; None when it is not a valid Layer III header."""
-    s = ConstBitStream(bytes=bytes(data[:4]))
+    """Parse a 4-byte header with bitstring; None when it is not a valid Layer III header.
+
+    Rejected: no sync, reserved version (01), not Layer III (layer bits 01),
+    bitrate index 15, sample rate index 3.  Emphasis 2 (reserved) is accepted,
+    as the project decided (the ISO conformance stream l3-hecommon has it).
+    """
+    s = BitReader(data[:4])
     sync, ver, layer, prot, br, sr, pad, priv, mode, mext, copy, orig, emph = s.readlist(
-        "uint:11, uint:2, uint:2, uint:1, uint:4, uint:2, uint:1, uint:1, uint:2, uint:2, uint:1, uint:1, uint:2")
-    if sync != 0x7FF or ver == 1 or layer != 1 or br == 15 or sr == 3 or emph == 2:
+        [11, 2, 2, 1, 4, 2, 1, 1, 2, 2, 1, 1, 2])
+    if sync != 0x7FF or ver == 1 or layer != 1 or br == 15 or sr == 3:
         return None
     version = {3: 0, 2: 1, 0: 2}[ver]  # 0 = MPEG-1, 1 = MPEG-2, 2 = MPEG-2.5
     lsf = version != 0
@@ -131,42 +157,41 @@ def parse_side_info(data: bytes, bitpos: int, lsf: bool, nch: int):
 
     Field values are exactly the transmitted ones (nothing implicit is filled in).
     """
-    s = ConstBitStream(bytes=bytes(data))
-    s.pos = bitpos
+    s = BitReader(data, bitpos)
     scfsi = [0] * nch
     if lsf:
-        mdb = s.read("uint:8")
-        s.read("uint:%d" % (1 if nch == 1 else 2))
+        mdb = s.read(8)
+        s.read(1 if nch == 1 else 2)
         ngr = 1
     else:
-        mdb = s.read("uint:9")
-        s.read("uint:%d" % (5 if nch == 1 else 3))
+        mdb = s.read(9)
+        s.read(5 if nch == 1 else 3)
         for ch in range(nch):
-            scfsi[ch] = s.read("uint:4")
+            scfsi[ch] = s.read(4)
         ngr = 2
     grs = []
     for gr in range(ngr):
         chs = []
         for ch in range(nch):
             d = {}
-            d["part2_3_length"] = s.read("uint:12")
-            d["big_values"] = s.read("uint:9")
-            d["global_gain"] = s.read("uint:8")
-            d["scalefac_compress"] = s.read("uint:9" if lsf else "uint:4")
-            d["window_switching"] = s.read("uint:1")
+            d["part2_3_length"] = s.read(12)
+            d["big_values"] = s.read(9)
+            d["global_gain"] = s.read(8)
+            d["scalefac_compress"] = s.read(9 if lsf else 4)
+            d["window_switching"] = s.read(1)
             if d["window_switching"]:
-                d["block_type"] = s.read("uint:2")
-                d["mixed_block"] = s.read("uint:1")
-                d["table_select"] = [s.read("uint:5"), s.read("uint:5")]
-                d["subblock_gain"] = [s.read("uint:3") for _ in range(3)]
+                d["block_type"] = s.read(2)
+                d["mixed_block"] = s.read(1)
+                d["table_select"] = [s.read(5), s.read(5)]
+                d["subblock_gain"] = [s.read(3) for _ in range(3)]
             else:
-                d["table_select"] = [s.read("uint:5") for _ in range(3)]
-                d["region0_count"] = s.read("uint:4")
-                d["region1_count"] = s.read("uint:3")
+                d["table_select"] = [s.read(5) for _ in range(3)]
+                d["region0_count"] = s.read(4)
+                d["region1_count"] = s.read(3)
             if not lsf:
-                d["preflag"] = s.read("uint:1")
-            d["scalefac_scale"] = s.read("uint:1")
-            d["count1table_select"] = s.read("uint:1")
+                d["preflag"] = s.read(1)
+            d["scalefac_scale"] = s.read(1)
+            d["count1table_select"] = s.read(1)
             chs.append(d)
         grs.append(chs)
     return mdb, scfsi, grs, s.pos - bitpos
@@ -177,14 +202,13 @@ def parse_side_info(data: bytes, bitpos: int, lsf: bool, nch: int):
 # ---------------------------------------------------------------------------
 
 def _read(s, n):
-    return s.read("uint:%d" % n) if n else 0
+    return s.read(n)
 
 
 def parse_scalefactors_mpeg1(data, bitpos, sfc, ws, bt, mixed, gr, scfsi, sf_gr0):
     """Return ``(long, short, bits)``: ``long[sfb]`` (dict) and ``short[(sfb, w)]`` (dict)
     with the transmitted (or, with scfsi, copied) values."""
-    s = ConstBitStream(bytes=bytes(data))
-    s.pos = bitpos
+    s = BitReader(data, bitpos)
     slen1, slen2 = SLEN[sfc]
     long, short = {}, {}
     if ws and bt == 2:
@@ -233,8 +257,7 @@ def lsf_slen(sfc, intensity_right):
 def parse_scalefactors_lsf(data, bitpos, sfc, ws, bt, mixed, intensity_right):
     """Return ``(values, illegal, preflag, bits)``: the transmitted scalefactors in
     bitstream order, the illegal intensity position of each, and preflag."""
-    s = ConstBitStream(bytes=bytes(data))
-    s.pos = bitpos
+    s = BitReader(data, bitpos)
     slen, tab, preflag, _ = lsf_slen(sfc, intensity_right)
     kind = (2 if mixed else 1) if (ws and bt == 2) else 0
     values, illegal = [], []
