@@ -29,14 +29,24 @@ def _convert(pcm, dtype):
     return np.clip(np.rint(pcm.astype(np.float64) * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
 
 
+def _check_restore(strength, bandwidth):
+    from .restore import check_options
+
+    return check_options(strength, bandwidth)
+
+
 def _shape(pcm, always_2d):
     if pcm.shape[1] == 1 and not always_2d:
         return pcm[:, 0]
     return pcm
 
 
-def _iter_pcm(stream, *, restore, chunk_frames=CHUNK_FRAMES, f0=None, f1=None):
-    """Yield ``(first_sample, pcm float32[n, C])`` chunk by chunk (buffers reused)."""
+def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHUNK_FRAMES, f0=None, f1=None):
+    """Yield ``(first_sample, pcm float32[n, C])`` chunk by chunk (buffers reused).
+
+    With ``restore``, the first chunk (``LOOKAHEAD_FRAMES`` frames) also decides
+    the restoration plan, as ``restore_coefficients`` does on a whole stream.
+    """
     from .decoder import FrameDecoder, SynthState, granule_channels
 
     f0 = stream.first if f0 is None else f0
@@ -46,17 +56,38 @@ def _iter_pcm(stream, *, restore, chunk_frames=CHUNK_FRAMES, f0=None, f1=None):
     pcm_buf = np.empty((2 * chunk_frames * 576, stream.channels), np.float32)
     bt = np.empty((2 * chunk_frames, stream.channels), np.int32)
     mx = np.empty_like(bt)
+    restorer = headroom = plain_buf = None
     for a in range(f0, f1, chunk_frames):
         b = min(f1, a + chunk_frames)
-        G, mdct, gi, _sf, _status, _mdb = dec.decode(a, b)
-        if restore:
-            pass  # the restoration stage plugs in here (issue: restoration)
+        G, mdct, gi, sf, _status, _mdb = dec.decode(a, b)
+        coded = granule_channels(stream.headers, stream.gr_start, a, b)
+        if restore and restorer is None:
+            from .restore.headroom import Headroom
+
+            restorer = _make_restorer(stream, mdct, gi, a, strength, bandwidth)
+            headroom = Headroom(stream.channels)
+            plain_buf = np.empty_like(dec.mdct) if restorer.active else None
+        if plain_buf is not None:
+            plain = plain_buf[:G]
+            plain[:] = mdct
+            restorer.process(mdct, gi, sf, coded, stream.gr_start[a])
         bt[:G] = gi[:, :, BLOCK_TYPE]
         mx[:G] = gi[:, :, MIXED_BLOCK]
         pcm = pcm_buf[:G * 576]
-        coded = granule_channels(stream.headers, stream.gr_start, a, b)
         state.run(mdct, bt[:G], mx[:G], coded, pcm)
+        if plain_buf is not None:
+            headroom.apply(pcm, mdct, plain, bt[:G], mx[:G], coded)
         yield int(stream.gr_start[a]) * 576, pcm
+
+
+def _make_restorer(stream, mdct, gi, a, strength, bandwidth):
+    from .restore import LOOKAHEAD_FRAMES, Restorer, plan_for
+
+    assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
+    end = min(stream.nframes, a + LOOKAHEAD_FRAMES)
+    look = int(stream.gr_start[end] - stream.gr_start[a])
+    plan = plan_for(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth)
+    return Restorer(plan, stream.samplerate, stream.channels, strength)
 
 
 def _range(stream, gapless):
@@ -93,33 +124,36 @@ class Mp3File:
     def __len__(self):
         return self.info.samples
 
-    def read(self, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+    def read(self, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None):
         """Decode the whole stream; see :func:`mp3restore.read`."""
         dtype = _check_dtype(dtype)
+        strength, bandwidth = _check_restore(strength, bandwidth)
         stream = self._stream
         start, end = _range(stream, gapless)
         out = np.empty((end - start, stream.channels), np.float32)
-        for s0, pcm in _iter_pcm(stream, restore=restore):
+        for s0, pcm in _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth):
             a = max(start, s0)
             b = min(end, s0 + len(pcm))
             if a < b:
                 out[a - start:b - start] = pcm[a - s0:b - s0]
         return _shape(_convert(out, dtype), always_2d), stream.samplerate
 
-    def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+    def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
+               strength=1.0, bandwidth=None):
         """Yield consecutive blocks of ``blocksize`` frames; see :func:`mp3restore.blocks`."""
         if int(blocksize) <= 0:
             raise InputError("blocksize must be positive")
         blocksize = int(blocksize)
         dtype = _check_dtype(dtype)
-        return self._blocks(blocksize, restore, gapless, dtype, always_2d)
+        strength, bandwidth = _check_restore(strength, bandwidth)
+        return self._blocks(blocksize, restore, gapless, dtype, always_2d, strength, bandwidth)
 
-    def _blocks(self, blocksize, restore, gapless, dtype, always_2d):
+    def _blocks(self, blocksize, restore, gapless, dtype, always_2d, strength, bandwidth):
         stream = self._stream
         start, end = _range(stream, gapless)
         acc = np.empty((blocksize, stream.channels), np.float32)
         fill = 0
-        for s0, pcm in _iter_pcm(stream, restore=restore):
+        for s0, pcm in _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth):
             pos = max(start, s0)
             b = min(end, s0 + len(pcm))
             while pos < b:
@@ -132,6 +166,20 @@ class Mp3File:
                     fill = 0
         if fill:
             yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
+
+    def frames(self, start=None, stop=None, *, chunk_frames=64):
+        """Yield a :class:`~mp3restore.inspect.FrameView` per audio frame.
+
+        Each view holds the frame's header fields, ``main_data_begin``, its
+        decoding status and, per granule and coded channel, the side
+        information, scalefactors and MDCT lines (float32, 576).  ``start`` and
+        ``stop`` select frames with slice semantics (numbered as in
+        :func:`mp3restore.read_coefficients`).  Frames are decoded
+        ``chunk_frames`` at a time, so memory does not grow with the stream.
+        """
+        from .inspect import iter_frames
+
+        return iter_frames(self._stream, start, stop, chunk_frames=chunk_frames)
 
     def nsamples(self, gapless=True):
         """Samples per channel that ``read``/``blocks`` return."""
@@ -149,7 +197,7 @@ def open(file):  # noqa: A001 - mirrors soundfile/pedalboard naming
     return Mp3File(file)
 
 
-def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None):
     """Decode an MP3 file to PCM.
 
     Parameters
@@ -165,6 +213,10 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
         Floats have full scale 1.0; integers are rounded and clipped.
     always_2d : bool
         Return shape (frames, 1) for mono instead of (frames,).
+    strength : float, 0..1
+        Scales what restoration adds (0 adds nothing).
+    bandwidth : float, optional
+        Restoration's target bandwidth in Hz (default 20 kHz or Nyquist, whichever is lower).
 
     Returns
     -------
@@ -177,16 +229,19 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False):
     >>> data.shape, sr  # doctest: +SKIP
     ((88200, 2), 44100)
     """
-    return Mp3File(file).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d)
+    return Mp3File(file).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
+                              strength=strength, bandwidth=bandwidth)
 
 
-def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False):
+def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
+           strength=1.0, bandwidth=None):
     """Yield consecutive blocks of ``blocksize`` frames (the last may be shorter).
 
     Same parameters as :func:`read`.  Decoding memory is bounded by the block
     size and the decoder's chunk of frames, not by the length of the stream.
     """
-    return Mp3File(file).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d)
+    return Mp3File(file).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
+                                strength=strength, bandwidth=bandwidth)
 
 
 def info(file):

@@ -47,6 +47,13 @@ class Coefficients:
         Stream sample index of the first sample these granules produce.
     trim_start, trim_end : int
         Gapless range of the whole stream, in stream sample indices.
+    lowpass : int or None
+        The LAME tag's lowpass (Hz); ``bitrate``: the stream's average (kbit/s).
+        Restoration's plan uses both.
+    restored_from : float32 (G, C, 576) or None
+        Set by ``restore_coefficients``: the coefficients before restoration, so
+        that ``synthesize`` can keep what restoration added from clipping
+        exactly as ``read(restore=True)`` does.
     """
 
     mdct: np.ndarray
@@ -64,6 +71,16 @@ class Coefficients:
     first_sample: int
     trim_start: int
     trim_end: int
+    lowpass: int | None = None
+    bitrate: float = 0.0
+    restored_from: np.ndarray | None = None
+
+    def stream_info(self):
+        """The fields of the stream summary that restoration's plan needs."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(samplerate=self.samplerate, channels=self.channels, lowpass=self.lowpass,
+                               bitrate=self.bitrate)
 
     def _field(self, index):
         return self.side_info[:, :, index]
@@ -108,6 +125,8 @@ class Coefficients:
         arrays = {}
         for f in fields(self):
             v = getattr(self, f.name)
+            if v is None and f.name == "restored_from":
+                continue
             arrays[f.name] = v if isinstance(v, np.ndarray) else np.array(-1 if v is None else v)
         arrays["format"] = np.array("mp3restore.coefficients/1")
         np.savez_compressed(path, **arrays)
@@ -121,10 +140,12 @@ def load_coefficients(path):
                 raise CoefficientsError(f"{path}: not an mp3restore coefficients file")
             kw = {}
             for f in fields(Coefficients):
+                if f.name not in z and f.name in ("restored_from", "lowpass", "bitrate"):
+                    continue
                 v = z[f.name]
                 if v.ndim == 0:
-                    v = int(v)
-                    if f.name.startswith("encoder_") and v == -1:
+                    v = v.item()
+                    if f.name in ("encoder_delay", "encoder_padding", "lowpass") and v == -1:
                         v = None
                 kw[f.name] = v
     except (OSError, KeyError, ValueError) as e:
@@ -180,6 +201,7 @@ def read_coefficients(file, *, frames=None):
         encoder_delay=info.delay, encoder_padding=info.padding,
         first_sample=int(stream.gr_start[f0]) * 576,
         trim_start=stream.trim_start, trim_end=stream.trim_end,
+        lowpass=info.lowpass, bitrate=float(info.bitrate),
     )
 
 
@@ -215,10 +237,18 @@ def synthesize(coefficients, *, gapless=True):
         raise CoefficientsError("frame_granule does not match the number of granules")
     pcm = np.empty((G * 576, C), np.float32)
     state = SynthState(C)
+    headroom = None
+    if c.restored_from is not None and c.restored_from.shape == mdct.shape:
+        from .restore.headroom import Headroom
+
+        headroom = Headroom(C)
+        plain = np.ascontiguousarray(c.restored_from, dtype=np.float32)
     chunk = 256
     for a in range(0, G, chunk):
         b = min(G, a + chunk)
         state.run(mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576])
+        if headroom is not None:
+            headroom.apply(pcm[a * 576:b * 576], mdct[a:b], plain[a:b], bt[a:b], mx[a:b], coded[a:b])
     s0 = c.first_sample
     if gapless:
         a = max(c.trim_start, s0) - s0

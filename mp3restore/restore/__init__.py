@@ -1,0 +1,91 @@
+"""Restoration: regenerate, in the MDCT domain and before synthesis, what the encoder removed.
+
+Sub-steps (one module each, FAAD2-SBR style): :mod:`.plan` (cutoff, target,
+cliff or band-limited content), :mod:`.envelope` (top-octave level, slope,
+tonality), :mod:`.highband` (patching, envelope shaping, noise blend, stereo),
+:mod:`.holes` (zeroed bands inside the coded band), :mod:`.kernel` (the
+orchestrator over granules).  :class:`Restorer` carries the state from one
+chunk of granules to the next; ``restore_coefficients`` runs it on a whole
+:class:`~mp3restore.coefficients.Coefficients`.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import InputError
+from ..sideinfo import BLOCK_TYPE
+from .plan import Plan, make_plan
+
+LOOKAHEAD_FRAMES = 128  # frames whose coefficients decide the plan (the first chunk)
+SALT = 0x5EED
+
+
+def check_options(strength, bandwidth):
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"strength must be between 0 and 1, not {strength}")
+    if bandwidth is not None:
+        bandwidth = float(bandwidth)
+        if not 1000.0 <= bandwidth <= 48000.0:
+            raise InputError(f"bandwidth must be in Hz (1000..48000), not {bandwidth}")
+    return strength, bandwidth
+
+
+class Restorer:
+    """Restores consecutive chunks of a stream's coefficients in place."""
+
+    def __init__(self, plan: Plan, samplerate, channels, strength=1.0):
+        from ..tables.bands import SAMPLE_RATES, SFB_LONG
+
+        self.plan = plan
+        self.strength = float(strength)
+        self.active = (plan.highband or plan.holes) and self.strength > 0.0
+        self.sfb_long = np.array(SFB_LONG[SAMPLE_RATES.index(samplerate)], np.int64)
+        self.slope_hist = np.zeros((channels, 8), np.float64)
+        self.slope_n = np.zeros(channels, np.int64)
+        self.hole_runs = np.zeros((channels, 22), np.int32)
+
+    def process(self, mdct, gi, sf, coded, first_granule):
+        """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place."""
+        if not self.active or len(mdct) == 0:
+            return
+        from .kernel import restore_chunk
+
+        p = self.plan
+        restore_chunk(mdct, gi, sf, coded, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
+                      self.strength, SALT, self.sfb_long, self.slope_hist, self.slope_n, self.hole_runs)
+
+
+def plan_for(info, mdct, block_type, bandwidth=None):
+    return make_plan(info, mdct, block_type, bandwidth=bandwidth)
+
+
+def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
+    """Return a restored copy of ``coefficients`` (the high band regenerated, holes filled).
+
+    ``read(f, restore=True)`` equals ``synthesize(restore_coefficients(read_coefficients(f)))``.
+
+    Parameters
+    ----------
+    coefficients : Coefficients
+    strength : float, 0..1
+        Scales everything restoration adds (0: nothing).
+    bandwidth : float, optional
+        Target bandwidth in Hz (default 20 kHz or Nyquist, whichever is lower).
+    """
+    from ..decoder import granule_channels
+
+    strength, bandwidth = check_options(strength, bandwidth)
+    c = coefficients
+    out = dataclasses.replace(c, mdct=c.mdct.copy(), restored_from=c.mdct)
+    look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
+    plan = plan_for(c.stream_info(), out.mdct[:look], c.block_type[:look], bandwidth)
+    r = Restorer(plan, c.samplerate, c.channels, strength)
+    if not r.active:
+        return dataclasses.replace(c, mdct=c.mdct.copy())
+    coded = granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    r.process(out.mdct, np.ascontiguousarray(c.side_info, dtype=np.int32),
+              np.ascontiguousarray(c.scalefactors, dtype=np.int16), coded, c.first_sample // 576)
+    return out

@@ -1,0 +1,111 @@
+"""Restoration, sub-step 3: regenerate the high band of one granule.
+
+For each channel (and each short window on its own), the zeroed lines above
+the coded band ``kf`` are filled up to ``kt``:
+
+* **patch**: lines are copied from the source range ``[kf - P, kf)`` with a
+  shift of ``P``, a multiple of 36 lines (12 per short window): two polyphase
+  subbands, so each destination subband has the same parity as its source and
+  the filterbank's alias structure is kept; several patches when needed;
+* **envelope**: the target mean power per line falls from the level of the top
+  coded octave with that octave's slope (smoothed over time by the caller,
+  never rising, with the extra roll-off real music has up high);
+* **tonality**: each line is ``gain * (sqrt(1-r) * patch / rms + sqrt(r) * noise)``
+  with the noise fraction ``r`` from the source's flatness, growing with
+  frequency; zero lines in the patch take noise only;
+* **stereo**: the noise of the second channel is correlated with the first's as
+  the two source ranges are (the patches themselves come from each channel's
+  own low band), so the high band has the image the coded band has.
+"""
+import numpy as np
+
+from .._jit import njit
+from .envelope import fit_envelope, flatness
+from .noise import short_index, uniform
+
+EXTRA_ROLLOFF = 3.0  # dB/octave beyond the measured slope above the cutoff
+MAX_SLOPE = -2.0  # the extrapolated envelope never rises and falls at least this fast
+MIN_SLOPE = -30.0
+NOISE_MIN = 0.35  # least noise fraction (pure copies of tonal sources sound metallic)
+
+
+@njit
+def _noise_fraction(sfm):
+    r = NOISE_MIN + 1.5 * (sfm - 0.1)
+    return min(1.0, max(NOISE_MIN, r))
+
+
+@njit
+def source_correlation(xa, xb, a, b, w):
+    """Correlation of the two channels' lines ``a..b`` (0 when either is silent)."""
+    sab = 0.0
+    saa = 0.0
+    sbb = 0.0
+    for k in range(a, b):
+        i = k if w < 0 else short_index(k, w)
+        sab += xa[i] * xb[i]
+        saa += xa[i] * xa[i]
+        sbb += xb[i] * xb[i]
+    if saa <= 0.0 or sbb <= 0.0:
+        return 0.0
+    return min(1.0, max(-1.0, sab / np.sqrt(saa * sbb)))
+
+
+@njit
+def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
+    """Fill lines ``kf..kt`` of ``x`` (window ``w``, or long when ``w < 0``).
+
+    ``step``: patch shift unit (36 long / 12 short); ``level_db``/``slope``:
+    envelope at ``kf`` and above it; ``r0``: noise fraction at ``kf``;
+    ``rho``: correlation to channel 0's noise (channel ``c`` > 0).
+    """
+    half = kf // 2
+    P = max(step, (half // step) * step)
+    if kf - P < 0 or kt <= kf:
+        return
+    sub = 18 if w < 0 else 6
+    span = max(1, kt - kf)
+    d = kf
+    while d < kt:
+        # destination subband piece [d, e) and its source lines d - m*P
+        e = min(kt, (d // sub + 1) * sub)
+        m = (d - kf) // P + 1
+        src = d - m * P
+        ss = 0.0
+        for k in range(d, e):
+            i = k - (d - src)
+            v = x[i] if w < 0 else x[short_index(i, w)]
+            ss += v * v
+        rms = np.sqrt(ss / (e - d))
+        for k in range(d, e):
+            octs = np.log2((k + 0.5) / kf)
+            g = 10.0 ** ((level_db + slope * octs) / 20.0) * strength
+            r = r0 + (1.0 - r0) * 0.5 * (k - kf) / span
+            i = k - (d - src)
+            v = x[i] if w < 0 else x[short_index(i, w)]
+            n = uniform(gabs, 0, k + 1000 * (w + 1), salt)
+            if c > 0:
+                n = rho * n + np.sqrt(max(0.0, 1.0 - rho * rho)) * uniform(gabs, c, k + 1000 * (w + 1), salt)
+            if v != 0.0 and rms > 0.0:
+                y = np.sqrt(1.0 - r) * v / rms + np.sqrt(r) * n
+            else:
+                y = n
+            o = k if w < 0 else short_index(k, w)
+            x[o] = g * y
+        d = e
+
+
+@njit
+def envelope_at(x, kf, w):
+    """Level (dB per line, at ``kf``), raw slope and flatness of the octave below ``kf``."""
+    a = max(1, kf // 2)
+    b = max(a + 1, (kf * 31) // 32)  # leave out the encoder's transition band
+    level, slope, n = fit_envelope(x, a, b, w)
+    # extrapolate the fitted line from b up to kf
+    level += slope * np.log2(kf / b)
+    return level, slope, n, flatness(x, a, b, w)
+
+
+@njit
+def clamp_slope(s):
+    return min(MAX_SLOPE, max(MIN_SLOPE, s)) - EXTRA_ROLLOFF

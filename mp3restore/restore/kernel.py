@@ -1,0 +1,103 @@
+"""Restoration, the orchestrator kernel: holes, then the high band, granule by granule."""
+import numpy as np
+
+from .._jit import njit
+from ..sideinfo import BLOCK_TYPE, LAST_NONZERO
+from .highband import clamp_slope, envelope_at, fill, source_correlation, _noise_fraction
+from .holes import fill_holes
+from .noise import short_index
+
+HISTORY = 8  # granules of slope history (long blocks)
+
+
+@njit
+def _last_nonzero_short(x, w):
+    for f in range(191, -1, -1):
+        if x[short_index(f, w)] != 0.0:
+            return f + 1
+    return 0
+
+
+@njit
+def _last_nonzero(x):
+    for k in range(575, -1, -1):
+        if x[k] != 0.0:
+            return k + 1
+    return 0
+
+
+@njit
+def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
+                  slope_hist, slope_n, hole_runs):
+    """Restore granules ``mdct[G, C, 576]`` in place.
+
+    ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
+    stream index of the first granule (seeds the noise); state arrays
+    ``slope_hist`` float64[C, HISTORY], ``slope_n`` int64[C] (slopes seen),
+    ``hole_runs`` int32[C, 22] are updated.
+    """
+    G = mdct.shape[0]
+    C = mdct.shape[1]
+    for g in range(G):
+        gabs = gabs0 + g
+        nc = min(C, coded[g])
+        bt = gi[g, 0, BLOCK_TYPE]
+        kl = 0
+        for c in range(nc):
+            kl = max(kl, _last_nonzero(mdct[g, c]))
+        if kl > 0:
+            if bt != 2:
+                if do_holes:
+                    for c in range(nc):
+                        fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, _last_nonzero(mdct[g, c]),
+                                   hole_runs[c], gabs, c, salt, strength)
+                if do_hf and kl >= kc // 2 and kl + 6 <= kt:
+                    kf = kl
+                    rho = 0.0
+                    if nc == 2:
+                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, -1)
+                    for c in range(nc):
+                        x = mdct[g, c]
+                        level, slope, n, sfm = envelope_at(x, kf, -1)
+                        if n >= 2:
+                            slope_hist[c, slope_n[c] % HISTORY] = slope
+                            slope_n[c] += 1
+                        if n == 0:
+                            continue
+                        s = _mean_slope(slope_hist[c], slope_n[c], slope)
+                        fill(x, kf, kt, 36, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, -1,
+                             strength)
+            elif do_hf:
+                kcs = kc // 3
+                kts = kt // 3
+                for w in range(3):
+                    kf = 0
+                    for c in range(nc):
+                        kf = max(kf, _last_nonzero_short(mdct[g, c], w))
+                    if kf < kcs // 2 or kf + 2 > kts:
+                        continue
+                    rho = 0.0
+                    if nc == 2:
+                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, w)
+                    for c in range(nc):
+                        x = mdct[g, c]
+                        level, slope, n, sfm = envelope_at(x, kf, w)
+                        if n == 0:
+                            continue
+                        s = _mean_slope(slope_hist[c], slope_n[c], slope)
+                        fill(x, kf, kts, 12, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, w,
+                             strength)
+        for c in range(nc, C):
+            for k in range(576):
+                mdct[g, c, k] = mdct[g, 0, k]
+
+
+@njit
+def _mean_slope(hist, n, fallback):
+    m = min(n, HISTORY)
+    if m == 0:
+        return fallback
+    s = 0.0
+    for i in range(m):
+        s += hist[i]
+    return s / m

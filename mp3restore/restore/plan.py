@@ -1,0 +1,96 @@
+"""Restoration, sub-step 1: decide per stream what to restore.
+
+* the **cutoff** (line index, long-block scale): the LAME tag's lowpass when
+  there is one, else the 90th percentile of the highest non-zero line over the
+  non-silent long-block granules of a lookahead (the first seconds);
+* the **target**: ``bandwidth`` (default 20 kHz) or Nyquist, whichever is lower;
+* whether the spectrum ends in an **encoder cliff**: only when the measured
+  coded band reaches at least ``CLIFF_RATIO`` of the lowpass an encoder uses at
+  this bit rate.  A stream whose content stops far below that (a source that
+  was band-limited before encoding, dull content) is left alone, and a stream
+  whose coded band already reaches the target (320 kbps, V0) is not touched at
+  all, so it decodes bit-identically with and without restoration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# LAME 3.100's lowpass (Hz) by total bit rate for stereo at 44.1/48 kHz
+# (restoration-notes.md, "What MP3 encoders remove"); other encoders are close.
+_LOWPASS_BY_KBPS = np.array([
+    (32, 5500), (48, 7600), (64, 11000), (80, 13500), (96, 15100), (112, 15600),
+    (128, 17000), (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500),
+], dtype=np.float64)
+CLIFF_RATIO = 0.8
+DEFAULT_BANDWIDTH = 20000.0
+
+
+def expected_lowpass(kbps, channels):
+    """Lowpass (Hz) an encoder is expected to use at ``kbps`` total (mono counts double)."""
+    k = kbps * (1.6 if channels == 1 else 1.0)
+    return float(np.interp(k, _LOWPASS_BY_KBPS[:, 0], _LOWPASS_BY_KBPS[:, 1]))
+
+
+def hz_to_line(hz, samplerate):
+    """Long-block MDCT line whose band starts at ``hz`` (line k covers k..k+1 x sr/1152)."""
+    return int(np.clip(np.floor(hz * 1152.0 / samplerate), 0, 576))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What restoration does to a stream (``mp3restore info`` reports it)."""
+
+    cutoff_hz: float  # where the coded band ends (stream level)
+    target_hz: float
+    cutoff_line: int
+    target_line: int
+    measured_hz: float  # p90 of the highest non-zero frequency in the lookahead
+    expected_hz: float  # lowpass an encoder uses at this bit rate
+    highband: bool  # regenerate above the cutoff
+    holes: bool  # fill spectral holes inside the coded band
+    reason: str
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def measured_cutoff_line(mdct, block_type):
+    """p90 of the highest non-zero line of non-silent long-block granules, or -1."""
+    G, C = mdct.shape[:2]
+    if G == 0:
+        return -1
+    nz = mdct != 0
+    last = np.where(nz.any(axis=2), 575 - np.argmax(nz[:, :, ::-1], axis=2) + 1, 0)
+    use = (block_type != 2) & (last > 0)
+    if use.sum() < 8:
+        return -1
+    return int(np.percentile(last[use], 90))
+
+
+def make_plan(info, mdct, block_type, *, bandwidth=None):
+    """Decide the restoration of a stream from its info and a lookahead of coefficients."""
+    sr = info.samplerate
+    target = float(min(bandwidth or DEFAULT_BANDWIDTH, sr / 2.0))
+    target_line = hz_to_line(target, sr)
+    expected = float(info.lowpass) if info.lowpass else expected_lowpass(info.bitrate, info.channels)
+    m = measured_cutoff_line(mdct, block_type)
+    measured = (m * sr / 1152.0) if m > 0 else 0.0
+    if info.lowpass:
+        cutoff = min(float(info.lowpass), measured + 2 * sr / 1152.0) if m > 0 else float(info.lowpass)
+    else:
+        cutoff = measured
+    cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
+
+    def plan(highband, holes, reason):
+        return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason)
+
+    if m < 0:
+        return plan(False, False, "too little non-silent audio to measure the coded band")
+    if (info.lowpass and info.lowpass >= target) or cutoff_line >= target_line - 18:
+        return plan(False, False, "the coded band already reaches the target bandwidth (wideband stream)")
+    if measured < CLIFF_RATIO * min(expected, target):
+        return plan(False, True, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
+                                 "keeps at this bit rate: band-limited at the source, no treble invented")
+    return plan(True, True, f"encoder lowpass at {cutoff:.0f} Hz: regenerate up to {target:.0f} Hz")
