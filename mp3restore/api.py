@@ -181,6 +181,19 @@ class Mp3File:
 
         return iter_frames(self._stream, start, stop, chunk_frames=chunk_frames)
 
+    def restoration_plan(self, *, strength=1.0, bandwidth=None):
+        """What ``read(restore=True)`` would do: a :class:`~mp3restore.restore.plan.Plan`
+        (cutoff, target, whether the high band is regenerated and why, holes found
+        in the lookahead).  Decodes the coefficients of the first frames only."""
+        from .decoder import FrameDecoder
+        from .restore import LOOKAHEAD_FRAMES
+
+        _check_restore(strength, bandwidth)
+        s = self._stream
+        end = min(s.nframes, s.first + LOOKAHEAD_FRAMES)
+        G, mdct, gi, _sf, _st, _mdb = FrameDecoder(s, end - s.first).decode(s.first, end)
+        return _make_restorer(s, mdct, gi, s.first, strength, bandwidth).plan
+
     def nsamples(self, gapless=True):
         """Samples per channel that ``read``/``blocks`` return."""
         start, end = _range(self._stream, gapless)

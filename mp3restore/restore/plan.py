@@ -51,6 +51,8 @@ class Plan:
     highband: bool  # regenerate above the cutoff
     holes: bool  # fill spectral holes inside the coded band
     reason: str
+    holes_found: int = 0  # zeroed bands between non-zero neighbours in the lookahead (long blocks)
+    lookahead_granules: int = 0
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -69,6 +71,22 @@ def measured_cutoff_line(mdct, block_type):
     return int(np.percentile(last[use], 90))
 
 
+def count_holes(mdct, block_type, sfb_long):
+    """Zeroed long bands with non-zero bands on both sides (within two), below the last non-zero line."""
+    use = block_type != 2
+    x = mdct[use]
+    if len(x) == 0:
+        return 0
+    e = np.add.reduceat(x.astype(np.float64) ** 2, sfb_long[:22], axis=-1) > 0  # [n, C, 22]
+    left = np.zeros_like(e)
+    right = np.zeros_like(e)
+    left[..., 1:] |= e[..., :-1]
+    left[..., 2:] |= e[..., :-2]
+    right[..., :-1] |= e[..., 1:]
+    right[..., :-2] |= e[..., 2:]
+    return int(np.count_nonzero(~e & left & right))
+
+
 def make_plan(info, mdct, block_type, *, bandwidth=None):
     """Decide the restoration of a stream from its info and a lookahead of coefficients."""
     sr = info.samplerate
@@ -83,8 +101,13 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
         cutoff = measured
     cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
 
+    from ..tables.bands import SAMPLE_RATES, SFB_LONG
+
+    holes_found = count_holes(mdct, block_type, np.array(SFB_LONG[SAMPLE_RATES.index(sr)]))
+
     def plan(highband, holes, reason):
-        return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason)
+        return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
+                    holes_found if holes else 0, len(mdct))
 
     if m < 0:
         return plan(False, False, "too little non-silent audio to measure the coded band")

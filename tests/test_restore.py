@@ -1,0 +1,195 @@
+"""Restoration: what it must do, and the known failure modes of blind replication
+(one test each, from ../shared/docs/restoration-notes.md)."""
+import numpy as np
+import pytest
+
+import mp3restore
+from mp3restore.restore import LOOKAHEAD_FRAMES, plan_for, restore_coefficients
+from mp3restore.restore.envelope import fit_envelope
+from conftest import FIXTURES
+
+lameenc = pytest.importorskip("lameenc")
+SR = 44100
+
+
+def encode(x, kbps=128, sr=SR):
+    """int16-scale float signal (n,) or (n, 2) -> MP3 bytes (lameenc, no LAME tag)."""
+    x = np.asarray(x)
+    ch = 1 if x.ndim == 1 else x.shape[1]
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(kbps)
+    enc.set_in_sample_rate(sr)
+    enc.set_channels(ch)
+    enc.set_quality(2)
+    pcm = np.clip(np.rint(x * 32767), -32768, 32767).astype("<i2")
+    return enc.encode(pcm.tobytes()) + enc.flush()
+
+
+def music(seconds=4.0, seed=0, stereo=True, corr=0.8):
+    """Pink-ish noise and decaying harmonic notes: a smooth spectrum that falls with frequency."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+
+    def pink(m):
+        spec = np.fft.rfft(rng.standard_normal(m))
+        f = np.fft.rfftfreq(m, 1 / SR)
+        spec /= np.sqrt(np.maximum(f, 30.0))
+        spec *= 1 / (1 + (f / 8000.0) ** 2) ** 0.5  # real music falls faster above ~10 kHz
+        y = np.fft.irfft(spec, m)
+        return y / np.abs(y).max()
+
+    common = pink(n)
+    notes = np.zeros(n)
+    for i, f0 in enumerate([220, 330, 440, 262, 392]):
+        start = int(i * 0.7 * SR)
+        env = np.exp(-np.arange(n - start) / (0.4 * SR))
+        for h in range(1, 12):
+            notes[start:] += env * np.sin(2 * np.pi * f0 * h * t[: n - start]) / h ** 1.5
+    notes /= np.abs(notes).max()
+    mono = 0.35 * common + 0.35 * notes
+    if not stereo:
+        return mono
+    other = 0.35 * (corr * common + np.sqrt(1 - corr ** 2) * pink(n)) + 0.35 * notes
+    return np.stack([mono, other], axis=1)
+
+
+def hf_energy(x, lo, hi=20000.0):
+    spec = np.abs(np.fft.rfft(x, axis=0)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    return spec[(f >= lo) & (f < hi)].sum(axis=0)
+
+
+@pytest.fixture(scope="module")
+def mp3_128():
+    return encode(music(), 128)
+
+
+def test_fills_the_cliff_and_keeps_the_level_plausible(mp3_128):
+    plain, _ = mp3restore.read(mp3_128, restore=False)
+    rest, _ = mp3restore.read(mp3_128, restore=True)
+    assert hf_energy(plain, 17500, 20000).sum() < 1e-6 * hf_energy(plain, 12000, 16000).sum()
+    e_hf = hf_energy(rest, 17500, 20000).sum()
+    e_ref = hf_energy(rest, 14000, 16000).sum()
+    # the region above the cliff is filled, and not louder than the band below it
+    assert 1e-3 * e_ref < e_hf < e_ref
+
+
+def test_coded_lines_are_untouched(mp3_128):
+    c = mp3restore.read_coefficients(mp3_128)
+    r = restore_coefficients(c)
+    coded = c.mdct != 0
+    np.testing.assert_array_equal(r.mdct[coded], c.mdct[coded])
+    assert np.any(r.mdct[~coded] != 0)
+
+
+def test_read_equals_restore_coefficients_path(mp3_128):
+    a, _ = mp3restore.read(mp3_128, restore=True)
+    b, _ = mp3restore.synthesize(restore_coefficients(mp3restore.read_coefficients(mp3_128)))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["stereo_joint_cbr320_44100.mp3", "mono_cbr128_44100.mp3"])
+def test_wideband_stream_is_bit_identical(name):
+    p = FIXTURES / name
+    a, _ = mp3restore.read(p, restore=False)
+    b, _ = mp3restore.read(p, restore=True)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_band_limited_source_gets_no_invented_treble():
+    from scipy.signal import butter, sosfiltfilt
+
+    x = sosfiltfilt(butter(12, 9000, fs=SR, output="sos"), music(), axis=0)
+    mp3 = encode(x, 128)
+    c = mp3restore.read_coefficients(mp3)
+    look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
+    plan = plan_for(c.stream_info(), c.mdct[:look], c.block_type[:look])
+    assert not plan.highband, plan.reason
+    plain, _ = mp3restore.read(mp3, restore=False)
+    rest, _ = mp3restore.read(mp3, restore=True)
+    assert hf_energy(rest, 12000).sum() <= 1.01 * hf_energy(plain, 12000).sum() + 1e-12
+
+
+def test_strength_and_bandwidth_controls(mp3_128):
+    plain, _ = mp3restore.read(mp3_128, restore=False)
+    zero, _ = mp3restore.read(mp3_128, restore=True, strength=0.0)
+    np.testing.assert_array_equal(plain, zero)
+    half, _ = mp3restore.read(mp3_128, restore=True, strength=0.5)
+    full, _ = mp3restore.read(mp3_128, restore=True)
+    e_half, e_full = hf_energy(half, 17500).sum(), hf_energy(full, 17500).sum()
+    assert 0.15 * e_full < e_half < 0.35 * e_full  # amplitude x0.5 -> energy x0.25
+    narrow, _ = mp3restore.read(mp3_128, restore=True, bandwidth=18500)
+    assert hf_energy(narrow, 18800).sum() < 0.02 * hf_energy(full, 18800).sum()
+    with pytest.raises(mp3restore.InputError):
+        mp3restore.read(mp3_128, strength=1.5)
+
+
+def test_no_clipping_because_of_restoration():
+    x = music(seed=3)
+    x = 0.999 * x / np.abs(x).max()
+    mp3 = encode(x, 128)
+    plain, _ = mp3restore.read(mp3, restore=False)
+    rest, _ = mp3restore.read(mp3, restore=True)
+    limit = 32767 / 32768
+    new_over = (np.abs(rest) > limit) & (np.abs(rest) > np.abs(plain) + 1e-6)
+    assert not new_over.any()
+    assert not np.array_equal(plain, rest)
+
+
+def test_no_pre_echo_on_a_click_train():
+    n = 4 * SR
+    x = 0.02 * music(seed=5, stereo=False)
+    clicks = np.arange(SR // 2, n - SR // 4, SR // 2)
+    for c in clicks:
+        x[c:c + 64] += 0.7 * np.hanning(64) * np.sign(np.sin(np.arange(64)))
+    mp3 = encode(x, 128)
+    plain, _ = mp3restore.read(mp3, restore=False)
+    rest, _ = mp3restore.read(mp3, restore=True)
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(8, 17500, "highpass", fs=SR, output="sos")
+    hp_rest = sosfilt(sos, rest)
+    # lameenc writes no LAME tag, so the decode keeps LAME's 576 + the decoder's 529 samples of delay
+    clicks = clicks + 576 + 529
+    before = np.concatenate([hp_rest[c - int(0.025 * SR):c - int(0.003 * SR)] for c in clicks])
+    at = np.concatenate([hp_rest[c:c + int(0.005 * SR)] for c in clicks])
+    assert np.mean(before ** 2) < 0.1 * np.mean(at ** 2)
+
+
+@pytest.mark.parametrize("corr", [0.95, 0.0])
+def test_stereo_image_of_the_high_band_follows_the_source(corr):
+    x = music(seed=7, corr=corr)
+    x[:, 1] = x[:, 0] if corr > 0.9 else x[:, 1]
+    mp3 = encode(x, 128)
+    rest, _ = mp3restore.read(mp3, restore=True)
+    from scipy.signal import coherence
+
+    f, coh = coherence(rest[:, 0], rest[:, 1], fs=SR, nperseg=2048)
+    band = (f > 17500) & (f < 19500)
+    if corr > 0.9:
+        assert coh[band].mean() > 0.8
+    else:
+        assert coh[band].mean() < 0.6
+
+
+def test_silence_gets_no_hiss():
+    x = music(seed=9)
+    x[SR:2 * SR] = 0.0
+    mp3 = encode(x, 128)
+    plain, _ = mp3restore.read(mp3, restore=False)
+    rest, _ = mp3restore.read(mp3, restore=True)
+    mid = slice(int(1.2 * SR), int(1.8 * SR))
+    assert np.abs(rest[mid]).max() <= np.abs(plain[mid]).max() + 1e-7
+
+
+def test_envelope_fit_matches_numpy_polyfit():
+    rng = np.random.default_rng(1)
+    k = np.arange(576)
+    slope_true = -9.0
+    power = 10 ** ((-40 + slope_true * np.log2((k + 0.5) / 400)) / 10)
+    x = (np.sqrt(power) * rng.choice([-1, 1], 576)).astype(np.float32)
+    level, slope, n = fit_envelope(x, 200, 400, -1)
+    assert n == 4
+    assert abs(slope - slope_true) < 0.3
+    assert abs(level - (-40)) < 0.5
