@@ -41,7 +41,8 @@ def _shape(pcm, always_2d):
     return pcm
 
 
-def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHUNK_FRAMES, f0=None, f1=None):
+def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHUNK_FRAMES, f0=None, f1=None,
+              plan=None):
     """Yield ``(first_sample, pcm float32[n, C])`` chunk by chunk (buffers reused).
 
     With ``restore``, the first chunk (``LOOKAHEAD_FRAMES`` frames) also decides
@@ -62,9 +63,13 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
         G, mdct, gi, sf, _status, _mdb = dec.decode(a, b)
         coded = granule_channels(stream.headers, stream.gr_start, a, b)
         if restore and restorer is None:
+            from .restore import Restorer
             from .restore.headroom import Headroom
 
-            restorer = _make_restorer(stream, mdct, gi, a, strength, bandwidth)
+            if plan is None:
+                restorer = _make_restorer(stream, mdct, gi, a, strength, bandwidth)
+            else:
+                restorer = Restorer(plan, stream.samplerate, stream.channels, strength)
             headroom = Headroom(stream.channels)
             plain_buf = np.empty_like(dec.mdct) if restorer.active else None
         if plain_buf is not None:
@@ -78,6 +83,84 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
         if plain_buf is not None:
             headroom.apply(pcm, mdct, plain, bt[:G], mx[:G], coded)
         yield int(stream.gr_start[a]) * 576, pcm
+
+
+def _copy_range(chunks, out, start, end, keep_from):
+    """Copy the samples ``start..end`` (and at or after ``keep_from``) of ``chunks`` into ``out``."""
+    for s0, pcm in chunks:
+        a = max(start, s0, keep_from)
+        b = min(end, s0 + len(pcm))
+        if a < b:
+            out[a - start:b - start] = pcm[a - s0:b - s0]
+
+
+def _check_threads(threads):
+    if threads is None or threads == 0:
+        import os
+
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    threads = int(threads)
+    if threads < 1:
+        raise InputError(f"threads must be >= 1 (or 0 for all cores), not {threads}")
+    return threads
+
+
+def _read_parallel(stream, out, start, end, restore, strength, bandwidth, threads, fa=None, fb=None, plan=None):
+    """Decode parts of the stream on ``threads`` threads, bit-identical to one thread.
+
+    The coefficient decoder keeps no state between frames (the reservoir is
+    read back from the buffer).  Each part starts early enough for every piece of
+    state to be rebuilt exactly before its first output sample: two granules for
+    the filterbank (it remembers less than that), ``WARMUP_GRANULES`` for
+    restoration.  The kernels release the GIL, so threads run in parallel.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    warm = 2
+    if restore:
+        from .restore import WARMUP_GRANULES
+
+        plan = plan or _plan(stream, strength, bandwidth)
+        warm = WARMUP_GRANULES
+    f_first = stream.first
+    fa = f_first if fa is None else fa
+    fb = stream.nframes if fb is None else fb
+    bounds = [fa + (fb - fa) * i // threads for i in range(threads + 1)]
+    gr = stream.gr_start
+
+    def part(i):
+        a, b = bounds[i], bounds[i + 1]
+        w = a
+        while w > f_first and gr[a] - gr[w] < warm:
+            w -= 1
+        chunks = _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth, f0=w, f1=b, plan=plan)
+        _copy_range(chunks, out, start, end, int(gr[a]) * 576)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(part, i) for i in range(threads)]:
+            f.result()
+
+
+def _iter_pcm_parallel(stream, restore, strength, bandwidth, threads, span_frames=2048):
+    """Like :func:`_iter_pcm`, but each span of frames is decoded on ``threads`` threads."""
+    plan = _plan(stream, strength, bandwidth) if restore else None
+    gr = stream.gr_start
+    for fa in range(stream.first, stream.nframes, span_frames):
+        fb = min(stream.nframes, fa + span_frames)
+        s0, s1 = int(gr[fa]) * 576, int(gr[fb]) * 576
+        out = np.empty((s1 - s0, stream.channels), np.float32)
+        _read_parallel(stream, out, s0, s1, restore, strength, bandwidth, threads, fa, fb, plan)
+        yield s0, out
+
+
+def _plan(stream, strength, bandwidth):
+    """The restoration plan, from the coefficients of the lookahead frames."""
+    from .decoder import FrameDecoder
+    from .restore import LOOKAHEAD_FRAMES
+
+    end = min(stream.nframes, stream.first + LOOKAHEAD_FRAMES)
+    _, mdct, gi, _sf, _st, _mdb = FrameDecoder(stream, max(1, end - stream.first)).decode(stream.first, end)
+    return _make_restorer(stream, mdct, gi, stream.first, strength, bandwidth).plan
 
 
 def _make_restorer(stream, mdct, gi, a, strength, bandwidth):
@@ -124,36 +207,43 @@ class Mp3File:
     def __len__(self):
         return self.info.samples
 
-    def read(self, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None):
+    def read(self, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None,
+             threads=1):
         """Decode the whole stream; see :func:`mp3restore.read`."""
         dtype = _check_dtype(dtype)
         strength, bandwidth = _check_restore(strength, bandwidth)
+        threads = _check_threads(threads)
         stream = self._stream
         start, end = _range(stream, gapless)
         out = np.empty((end - start, stream.channels), np.float32)
-        for s0, pcm in _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth):
-            a = max(start, s0)
-            b = min(end, s0 + len(pcm))
-            if a < b:
-                out[a - start:b - start] = pcm[a - s0:b - s0]
+        if threads > 1 and stream.nframes - stream.first >= 4 * threads:
+            _read_parallel(stream, out, start, end, restore, strength, bandwidth, threads)
+        else:
+            _copy_range(_iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth), out, start, end,
+                        0)
         return _shape(_convert(out, dtype), always_2d), stream.samplerate
 
     def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
-               strength=1.0, bandwidth=None):
+               strength=1.0, bandwidth=None, threads=1):
         """Yield consecutive blocks of ``blocksize`` frames; see :func:`mp3restore.blocks`."""
         if int(blocksize) <= 0:
             raise InputError("blocksize must be positive")
         blocksize = int(blocksize)
         dtype = _check_dtype(dtype)
         strength, bandwidth = _check_restore(strength, bandwidth)
-        return self._blocks(blocksize, restore, gapless, dtype, always_2d, strength, bandwidth)
+        return self._blocks(blocksize, restore, gapless, dtype, always_2d, strength, bandwidth,
+                            _check_threads(threads))
 
-    def _blocks(self, blocksize, restore, gapless, dtype, always_2d, strength, bandwidth):
+    def _blocks(self, blocksize, restore, gapless, dtype, always_2d, strength, bandwidth, threads=1):
         stream = self._stream
         start, end = _range(stream, gapless)
         acc = np.empty((blocksize, stream.channels), np.float32)
         fill = 0
-        for s0, pcm in _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth):
+        if threads > 1:
+            chunks = _iter_pcm_parallel(stream, restore, strength, bandwidth, threads)
+        else:
+            chunks = _iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth)
+        for s0, pcm in chunks:
             pos = max(start, s0)
             b = min(end, s0 + len(pcm))
             while pos < b:
@@ -185,14 +275,8 @@ class Mp3File:
         """What ``read(restore=True)`` would do: a :class:`~mp3restore.restore.plan.Plan`
         (cutoff, target, whether the high band is regenerated and why, holes found
         in the lookahead).  Decodes the coefficients of the first frames only."""
-        from .decoder import FrameDecoder
-        from .restore import LOOKAHEAD_FRAMES
-
-        _check_restore(strength, bandwidth)
-        s = self._stream
-        end = min(s.nframes, s.first + LOOKAHEAD_FRAMES)
-        G, mdct, gi, _sf, _st, _mdb = FrameDecoder(s, end - s.first).decode(s.first, end)
-        return _make_restorer(s, mdct, gi, s.first, strength, bandwidth).plan
+        strength, bandwidth = _check_restore(strength, bandwidth)
+        return _plan(self._stream, strength, bandwidth)
 
     def nsamples(self, gapless=True):
         """Samples per channel that ``read``/``blocks`` return."""
@@ -210,7 +294,8 @@ def open(file):  # noqa: A001 - mirrors soundfile/pedalboard naming
     return Mp3File(file)
 
 
-def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None):
+def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None,
+         threads=1):
     """Decode an MP3 file to PCM.
 
     Parameters
@@ -230,6 +315,9 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, 
         Scales what restoration adds (0 adds nothing).
     bandwidth : float, optional
         Restoration's target bandwidth in Hz (default 20 kHz or Nyquist, whichever is lower).
+    threads : int
+        Decode parts of the stream on this many threads (0: all cores).  The
+        output is bit-identical to a single-thread decode.
 
     Returns
     -------
@@ -243,18 +331,18 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, 
     ((88200, 2), 44100)
     """
     return Mp3File(file).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
-                              strength=strength, bandwidth=bandwidth)
+                              strength=strength, bandwidth=bandwidth, threads=threads)
 
 
 def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
-           strength=1.0, bandwidth=None):
+           strength=1.0, bandwidth=None, threads=1):
     """Yield consecutive blocks of ``blocksize`` frames (the last may be shorter).
 
     Same parameters as :func:`read`.  Decoding memory is bounded by the block
     size and the decoder's chunk of frames, not by the length of the stream.
     """
     return Mp3File(file).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
-                                strength=strength, bandwidth=bandwidth)
+                                strength=strength, bandwidth=bandwidth, threads=threads)
 
 
 def info(file):

@@ -236,10 +236,16 @@ def _setup_decode(sub):
                         "stdout when IN is -)")
     p.add_argument("--no-restore", dest="restore", action="store_false",
                    help="decode plainly, without the restoration stage")
+    p.add_argument("--strength", type=float, default=1.0, metavar="S",
+                   help="scale what restoration adds, 0..1 (default: %(default)s)")
+    p.add_argument("--bandwidth", type=float, default=None, metavar="HZ",
+                   help="restoration's target bandwidth in Hz (default: 20000 or Nyquist)")
     p.add_argument("--no-gapless", dest="gapless", action="store_false",
                    help="keep the encoder delay and padding (every decoded sample)")
     p.add_argument("--subtype", choices=SUBTYPES, default="PCM_16", type=str.upper,
                    help="sample format of the WAV (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="decode on N threads, 0 for all cores; the output is identical (default: 1)")
     p.add_argument("-y", "--overwrite", action="store_true", help="overwrite OUT if it exists")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (warnings and errors are still printed)")
@@ -256,8 +262,8 @@ def cmd_decode(args) -> int:
     mp3 = mp3restore.open(src.open())
     info = mp3.info
     nframes = mp3.nsamples(gapless=args.gapless)
-    blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless,
-                        dtype="float32", always_2d=True)
+    blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
+                        always_2d=True, strength=args.strength, bandwidth=args.bandwidth, threads=args.threads)
     bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
     try:
         with open_output(out) as fh:
@@ -273,10 +279,19 @@ def cmd_decode(args) -> int:
 # ---------------------------------------------------------------------------
 
 def _setup_info(sub):
-    p = sub.add_parser("info", help="show what an MP3 stream holds (without decoding it)",
-                       description="Print the stream summary of an MP3 file (format, length, encoder, tags).")
+    p = sub.add_parser("info", help="show what an MP3 stream holds and what restoration would do",
+                       description="Print the stream summary of an MP3 file (format, length, encoder, "
+                                   "delay/padding, lowpass, tags), the effective bandwidth measured from "
+                                   "the MDCT coefficients (highest non-zero line, percentiles over time, per "
+                                   "second) and what restoration would do (cutoff, target, holes). "
+                                   "--quick prints the summary alone, without decoding.")
     p.add_argument("file", metavar="FILE", help="MP3 file, or - for stdin")
-    p.add_argument("--json", action="store_true", help="print JSON instead of aligned 'key: value' lines")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON instead of aligned 'key: value' lines (bandwidth and restoration "
+                        "are nested objects under the keys 'bandwidth' and 'restoration')")
+    p.add_argument("--quick", action="store_true",
+                   help="only the stream summary: no coefficients decoded (no 'bandwidth' or "
+                        "'restoration' sections)")
     return p
 
 
@@ -303,16 +318,438 @@ def cmd_info(args) -> int:
 
     import mp3restore
 
-    d = mp3restore.info(src.open()).as_dict()
+    if not args.quick:
+        from .inspect import measure_bandwidth
+
+        mp3 = mp3restore.open(src.open())
+        d = mp3.info.as_dict()
+        d["bandwidth"] = measure_bandwidth(mp3)
+        d["restoration"] = mp3.restoration_plan().as_dict()
+    else:
+        d = mp3restore.info(src.open()).as_dict()
     if args.json:
         import json
 
         text = json.dumps(d, indent=2)
     else:
+        bw = d.pop("bandwidth", None)
+        plan = d.pop("restoration", None)
         text = format_info(d)
+        if bw is not None:
+            text += "\n" + format_bandwidth(bw)
+        if plan is not None:
+            text += "\nrestoration:\n" + "\n".join("  " + ln for ln in format_info(plan).splitlines())
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _fmt_khz(hz) -> str:
+    return "-" if hz is None else f"{hz / 1000:.2f}"
+
+
+def format_bandwidth(bw: dict, max_seconds: int = 60) -> str:
+    """The ``bandwidth`` dict of :func:`mp3restore.inspect.measure_bandwidth` as an indented section."""
+    def series(values):
+        shown = " ".join(_fmt_khz(v) for v in values[:max_seconds])
+        more = f" ... ({len(values)} s)" if len(values) > max_seconds else ""
+        return (shown + more) or "-"
+
+    top = ("-" if bw["max_line"] is None else
+           f"line {bw['max_line']}, sfb {bw['max_sfb']}, {_fmt_khz(bw['max_hz'])} kHz")
+    rows = {
+        "highest non-zero": top,
+        "p10 / p50 / p90": f"{_fmt_khz(bw['p10_hz'])} / {_fmt_khz(bw['p50_hz'])} / {_fmt_khz(bw['p90_hz'])} kHz",
+        "granules (silent)": f"{bw['granules']} ({bw['silent_granules']})",
+        "per second, max (kHz)": series(bw["per_second_max_hz"]),
+        "per second, p50 (kHz)": series(bw["per_second_p50_hz"]),
+    }
+    width = max(len(k) for k in rows) + 1
+    return "bandwidth:\n" + "\n".join(f"  {k + ':':<{width}} {v}" for k, v in rows.items())
+
+
+def _write_text(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------
+# frames
+# ---------------------------------------------------------------------------
+
+def parse_range(text: str):
+    """``A:B``, ``A:``, ``:B`` or ``N`` (one frame) -> ``(start, stop)`` with None for an open end."""
+    t = text.strip()
+    try:
+        if ":" not in t:
+            n = int(t)
+            return n, (n + 1 if n != -1 else None)
+        a, b = t.split(":", 1)
+        return (int(a) if a.strip() else None), (int(b) if b.strip() else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid frame range {text!r} (expected A:B, A:, :B or N)") from None
+
+
+def _setup_frames(sub):
+    p = sub.add_parser(
+        "frames", help="list the frames of a stream with their side information",
+        description="Print one row per audio frame: index, byte offset, size, MPEG version, bit rate, mode, "
+                    "stereo tools (mode extension), CRC, main_data_begin, decoding status, and per granule and "
+                    "channel: block type (0 long, 1 start, 2 short, 3 stop; 'm' = mixed), global gain, "
+                    "big_values, part2_3_length and the highest non-zero MDCT line. Frames are numbered as in "
+                    "read_coefficients (the Xing/Info frame is not counted).")
+    p.add_argument("file", metavar="FILE", help="MP3 file, or - for stdin")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list with one object per frame (one object per line)")
+    p.add_argument("--range", dest="frame_range", metavar="A:B", type=parse_range,
+                   help="only frames A to B-1 (Python slice rules: A:, :B, negative indices; N alone = frame N)")
+    return p
+
+
+_STATUS_SHORT = {"crc": "crc", "reservoir": "resv", "side_info": "si", "overrun": "ovr"}
+_CELL = ("bt", 3), ("gain", 4), ("bv", 3), ("p23", 4), ("hi", 3)
+
+
+def _frame_cells(fv, ngr, nch):
+    cells = []
+    for g in range(ngr):
+        for c in range(nch):
+            if g < len(fv.granules) and c < len(fv.granules[g].channels):
+                ch = fv.granules[g].channels[c]
+                bt = f"{ch.block_type}{'m' if ch.mixed_block else ''}"
+                vals = (bt, ch.global_gain, ch.big_values, ch.part2_3_length, ch.highest_line)
+            else:
+                vals = ("",) * 5
+            cells.append(" ".join(f"{str(v):>{w}}" for v, (_, w) in zip(vals, _CELL)))
+    return cells
+
+
+def cmd_frames(args) -> int:
+    src = read_source(args.file)
+
+    import json
+
+    import mp3restore
+
+    mp3 = mp3restore.open(src.open())
+    start, stop = args.frame_range or (None, None)
+    frames = mp3.frames(start, stop)
+    out = sys.stdout
+    if args.json:
+        out.write("[")
+        sep = "\n"
+        for fv in frames:
+            out.write(sep + json.dumps(fv.summary_dict(), separators=(", ", ": ")))
+            sep = ",\n"
+        out.write("\n]\n" if sep != "\n" else "]\n")
+        out.flush()
+        return EXIT_OK
+    stream = mp3._stream
+    ngr = 2 if bool(((stream.headers[stream.first:] >> 19) & 3 == 3).any()) else 1
+    nch = stream.channels
+    cell_w = sum(w for _, w in _CELL) + len(_CELL) - 1
+    head = (f"{'index':>6} {'offset':>9} {'size':>5} {'ver':>3} {'kbps':>4} {'mode':<6} {'st':<5} {'crc':<3} "
+            f"{'mdb':>3} {'status':<6}")
+    groups = [f"gr{g} ch{c}" for g in range(ngr) for c in range(nch)]
+    line1 = " " * len(head) + "".join(" | " + f"{t:^{cell_w}}" for t in groups)
+    cell_head = " ".join(f"{n:>{w}}" for n, w in _CELL)
+    line2 = head + "".join(" | " + cell_head for _ in groups)
+    out.write(line1.rstrip() + "\n" + line2 + "\n")
+    for fv in frames:
+        crc = "-" if not fv.crc else ("ok" if fv.crc_ok else "BAD")
+        st = ",".join(_STATUS_SHORT[n] for n in fv.status_names) or "ok"
+        br = fv.bitrate if fv.bitrate else "free"
+        row = (f"{fv.index:>6} {fv.offset:>9} {fv.size:>5} {fv.version:>3} {br:>4} {fv.mode:<6} "
+               f"{fv.stereo_tools:<5} {crc:<3} {fv.main_data_begin:>3} {st:<6}")
+        out.write(row + "".join(" | " + c for c in _frame_cells(fv, ngr, nch)).rstrip() + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# dump
+# ---------------------------------------------------------------------------
+
+def _setup_dump(sub):
+    p = sub.add_parser(
+        "dump", help="show every side-info field, scalefactor and band of one frame",
+        description="Print one frame in full: header fields, CRC, main_data_begin, decoding status, and per "
+                    "granule and channel every side-information field, the scalefactors and, per scalefactor "
+                    "band (and window for short blocks), its lines, width, scalefactor, number of non-zero "
+                    "MDCT lines and energy (10 log10 of the sum of the squared lines; -inf when all zero).")
+    p.add_argument("file", metavar="FILE", help="MP3 file, or - for stdin")
+    p.add_argument("--frame", "-f", metavar="N", type=int, required=True,
+                   help="audio frame index, 0-based, as in 'mp3restore frames' (the Xing/Info frame is not counted)")
+    p.add_argument("--granule", "-g", metavar="G", type=int, help="only granule G of the frame (0 or 1)")
+    p.add_argument("--channel", "-c", metavar="C", type=int, help="only channel C (0 or 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (-inf energies as null)")
+    p.add_argument("--bits", action="store_true",
+                   help="also show the raw bits of the header, CRC and side information, field by field "
+                        "(parsed with bitstring)")
+    p.add_argument("--mdct", action="store_true", help="also print the 576 MDCT lines of each granule/channel")
+    return p
+
+
+def _json_compact(obj, indent: str = "") -> str:
+    """JSON with nested objects and lists laid out on lines, but lists of numbers
+    and objects holding only scalars kept on one line each."""
+    import json
+
+    def scalar(v):
+        return v is None or isinstance(v, (bool, int, float, str))
+
+    inner = indent + "  "
+    if isinstance(obj, dict) and obj and not all(scalar(v) for v in obj.values()):
+        items = [f"{inner}{json.dumps(k)}: {_json_compact(v, inner)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(obj, list) and obj and not all(scalar(v) for v in obj):
+        return "[\n" + ",\n".join(inner + _json_compact(v, inner) for v in obj) + "\n" + indent + "]"
+    return json.dumps(obj, separators=(", ", ": "))
+
+
+def _db(energy):
+    import math
+
+    return 10.0 * math.log10(energy) if energy > 0 else None
+
+
+def _bits_selected(name, granule, channel):
+    parts = name.split(".")
+    for p in parts[:-1]:
+        if granule is not None and p.startswith("gr") and int(p[2:]) != granule:
+            return False
+        if channel is not None and p.startswith("ch") and int(p[2:]) != channel:
+            return False
+    return True
+
+
+def cmd_dump(args) -> int:
+    src = read_source(args.file)
+
+    import mp3restore
+    from .inspect import frame_bits
+
+    mp3 = mp3restore.open(src.open())
+    n = mp3.info.frames
+    if not 0 <= args.frame < n:
+        raise InputError(f"{src.label}: frame {args.frame} out of range: the stream has {n} audio frames "
+                         f"(0..{n - 1})")
+    fv = next(iter(mp3.frames(args.frame, args.frame + 1)))
+    if args.granule is not None and not 0 <= args.granule < len(fv.granules):
+        raise InputError(f"{src.label}: frame {args.frame} has {len(fv.granules)} granule(s); "
+                         f"no granule {args.granule}")
+    if args.channel is not None and not 0 <= args.channel < fv.channels:
+        raise InputError(f"{src.label}: frame {args.frame} has {fv.channels} channel(s); no channel {args.channel}")
+    granules = [g for g in fv.granules if args.granule is None or g.granule == args.granule]
+    bits = None
+    if args.bits:
+        s = mp3._stream
+        f = s.first + args.frame
+        data = bytes(s.buf[int(s.offsets[f]):int(s.offsets[f] + s.sizes[f])])
+        bits = [b for b in frame_bits(data) if _bits_selected(b["name"], args.granule, args.channel)]
+
+    def channels(g):
+        return [c for c in g.channels if args.channel is None or c.channel == args.channel]
+
+    if args.json:
+        import json
+
+        head = fv.header_dict()
+        head.update(header=fv.header, private=fv.private, copyright=fv.copyright, original=fv.original,
+                    emphasis=fv.emphasis, status_bits=fv.status)
+        doc = {"frame": head, "granules": []}
+        for g in granules:
+            chs = []
+            for c in channels(g):
+                d = {"channel": c.channel, **c.side_info(), "highest_line": c.highest_line,
+                     "scalefactors": [int(x) for x in c.scalefactors], "bands": []}
+                for b in c.bands():
+                    e = b.pop("energy")
+                    b["energy_db"] = None if _db(e) is None else round(_db(e), 3)
+                    d["bands"].append(b)
+                if args.mdct:
+                    d["mdct"] = [float(x) for x in c.mdct]
+                chs.append(d)
+            doc["granules"].append({"granule": g.granule, "index": g.index, "channels": chs})
+        if bits is not None:
+            doc["bits"] = bits
+        _write_text(_json_compact(doc) + "\n")
+        return EXIT_OK
+
+    crc = "none" if not fv.crc else ("ok" if fv.crc_ok else "MISMATCH")
+    tools = f" ({fv.stereo_tools})" if fv.mode == "joint" else ""
+    br = f"{fv.bitrate} kbit/s" if fv.bitrate else "free format"
+    lines = [f"frame {fv.index} of {n}: offset {fv.offset}, {fv.size} bytes, first granule {fv.first_granule}",
+             format_info({
+                 "header": f"0x{fv.header:08x}: MPEG-{fv.version} Layer III, {br}, {fv.samplerate} Hz, "
+                           f"{fv.mode}{tools}",
+                 "mode_extension": fv.mode_extension, "padding": fv.padding, "private": fv.private,
+                 "copyright": fv.copyright, "original": fv.original, "emphasis": fv.emphasis,
+                 "crc": crc, "main_data_begin": fv.main_data_begin,
+                 "status": ", ".join(fv.status_names) or "ok"})]
+    for g in granules:
+        for c in channels(g):
+            lines.append("")
+            lines.append(f"granule {g.granule} (stream granule {g.index}), channel {c.channel}: "
+                         f"{c.block_name} block")
+            si_rows = {k: (" ".join(str(x) for x in v) if isinstance(v, list) else v)
+                       for k, v in c.side_info().items()}
+            si_rows["highest_line"] = c.highest_line
+            si_rows["scalefactors"] = " ".join(str(int(x)) for x in c.scalefactors)
+            lines += ["  " + ln for ln in format_info(si_rows).splitlines()]
+            lines.append(f"  {'band':>4} {'win':>3} {'lines':>9} {'width':>5} {'sf':>3} {'nonzero':>7} "
+                         f"{'energy_dB':>9}")
+            for b in c.bands():
+                db = _db(b["energy"])
+                lines.append(f"  {b['band']:>4} {'-' if b['window'] is None else b['window']:>3} "
+                             f"{str(b['start']) + '-' + str(b['end']):>9} {b['width']:>5} "
+                             f"{'-' if b['scalefactor'] is None else b['scalefactor']:>3} {b['nonzero']:>7} "
+                             f"{'-inf' if db is None else f'{db:.2f}':>9}")
+            if args.mdct:
+                lines.append("  mdct:")
+                for k in range(0, 576, 8):
+                    lines.append(f"  {k:>4}: " + " ".join(f"{float(x):>12.5g}" for x in c.mdct[k:k + 8]))
+    if bits is not None:
+        lines.append("")
+        lines.append("bits (offset in the frame: field = bits (value)):")
+        width = max(len(b["name"]) for b in bits)
+        for b in bits:
+            lines.append(f"  [{b['offset']:>4}] {b['name']:<{width}} = {b['bits']} ({b['value']})")
+    _write_text("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+def _setup_export(sub):
+    p = sub.add_parser(
+        "export", help="save the MDCT coefficients and side information to .npz",
+        description="Decode an MP3 file up to the MDCT coefficients and save them with the side information "
+                    "and scalefactors to a NumPy .npz file (mp3restore.load_coefficients reads it back; "
+                    "mp3restore.synthesize turns it into the same audio as 'decode --no-restore').")
+    p.add_argument("input", metavar="FILE", help="MP3 file, or - for stdin")
+    p.add_argument("output", metavar="OUT", nargs="?",
+                   help=".npz file, a folder, or - for stdout (default: FILE with the suffix .npz)")
+    p.add_argument("-y", "--overwrite", action="store_true", help="overwrite OUT if it exists")
+    return p
+
+
+def cmd_export(args) -> int:
+    src = read_source(args.input)
+    out = resolve_output(args.input, args.output, args.overwrite, suffix=".npz")
+
+    import mp3restore
+
+    coefs = mp3restore.read_coefficients(src.open())
+    with open_output(out) as fh:
+        coefs.save(fh)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------
+
+PLOT_KINDS = ("psd", "spectrogram", "bands")  # as mp3restore.plot.KINDS (not imported: numpy)
+
+
+def _setup_plot(sub):
+    p = sub.add_parser(
+        "plot", help="draw a PSD, spectrogram or band-energy picture (PNG; needs matplotlib)",
+        description="Draw a picture of a stream to a PNG file. psd: Welch power spectral density of the plain "
+                    "and the restored decode (and of the original with --ref), in dB against kHz, with the "
+                    "measured cutoff (p90 of the highest non-zero frequency per granule) and the LAME lowpass "
+                    "as vertical lines. spectrogram: STFT of the decode, dB colour scale. bands: energy of "
+                    "each scalefactor band in each granule, from the MDCT coefficients. Needs matplotlib "
+                    "(pip install mp3restore[plot]).")
+    p.add_argument("input", metavar="FILE", help="MP3 file, or - for stdin")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="PNG file, a folder, or - for stdout (default: FILE with the suffix .KIND.png)")
+    p.add_argument("--kind", choices=PLOT_KINDS, default="psd", help="what to draw (default: %(default)s)")
+    p.add_argument("--ref", metavar="ORIGINAL", help="the original audio (WAV) to draw with the psd")
+    p.add_argument("-y", "--overwrite", action="store_true", help="overwrite OUT if it exists")
+    return p
+
+
+def cmd_plot(args) -> int:
+    from .plot import make_figure, read_reference, require_matplotlib, save_png
+
+    require_matplotlib()
+    src = read_source(args.input)
+    out = resolve_output(args.input, args.output, args.overwrite, suffix=f".{args.kind}.png")
+    ref = None
+    if args.ref is not None:
+        if args.kind != "psd":
+            message("warning", f"--ref is only drawn by --kind psd, not {args.kind}")
+        else:
+            ref = read_reference(args.ref)
+
+    import mp3restore
+
+    mp3 = mp3restore.open(src.open())
+    fig = make_figure(mp3, args.kind, ref=ref, name=os.path.basename(src.label))
+    with open_output(out) as fh:
+        save_png(fig, fh)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# batch
+# ---------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return n
+
+
+def _setup_batch(sub):
+    p = sub.add_parser(
+        "batch", help="convert a folder tree of MP3s (resumable, parallel, optionally on a Dask cluster)",
+        description="Mirror the MP3s under SRC (*.mp3 in any case, recursively; SRC may also be one file) into "
+                    "DST with the suffix .wav or .npz. Finished outputs are skipped, so an interrupted run is "
+                    "resumed by running it again; outputs are written to temporary files and renamed, so no "
+                    "partial file is ever left behind. A file that fails is reported and the batch goes on; "
+                    "a JSON manifest (DST/mp3restore-batch.json) records what was done and what failed and why. "
+                    "Exit code: 0 when nothing failed, 1 when anything failed, 130 on Ctrl-C.")
+    p.add_argument("src", metavar="SRC", help="folder of MP3 files (walked recursively), or one MP3 file")
+    p.add_argument("dst", metavar="DST", help="output folder (created when needed)")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                   help="files converted at once, in worker processes (default: the number of CPUs; "
+                        "1: in this process)")
+    p.add_argument("--to", choices=("wav", "npz"), default="wav", type=str.lower,
+                   help="wav: decoded audio; npz: MDCT coefficients and side information, as "
+                        "'mp3restore export' (default: %(default)s)")
+    p.add_argument("--no-restore", dest="restore", action="store_false",
+                   help="decode plainly, without the restoration stage (wav)")
+    p.add_argument("--no-gapless", dest="gapless", action="store_false",
+                   help="keep the encoder delay and padding (wav)")
+    p.add_argument("--subtype", choices=SUBTYPES, default="PCM_16", type=str.upper,
+                   help="sample format of the WAVs (default: %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on this Dask distributed scheduler (e.g. tcp://host:8786) instead of local "
+                        "processes; its workers must see SRC and DST at the same paths and have mp3restore "
+                        "installed (needs dask: pip install mp3restore[dask])")
+    p.add_argument("--manifest", metavar="PATH",
+                   help="where to write the JSON manifest (default: DST/mp3restore-batch.json)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bar (failures and the summary are still printed)")
+    shown.add_argument("--progress", action="store_true",
+                       help="show the progress bar even when stderr is not a terminal (needs tqdm)")
+    return p
+
+
+def cmd_batch(args) -> int:
+    from .batch import command
+
+    return command(args)
 
 
 # ---------------------------------------------------------------------------
@@ -322,6 +759,11 @@ def cmd_info(args) -> int:
 COMMANDS: dict[str, Command] = {
     "decode": Command(_setup_decode, cmd_decode),
     "info": Command(_setup_info, cmd_info),
+    "frames": Command(_setup_frames, cmd_frames),
+    "dump": Command(_setup_dump, cmd_dump),
+    "export": Command(_setup_export, cmd_export),
+    "plot": Command(_setup_plot, cmd_plot),
+    "batch": Command(_setup_batch, cmd_batch),
 }
 
 

@@ -20,8 +20,8 @@ from ._jit import njit
 from .frames import (hdr_channels, hdr_crc, hdr_lsf, hdr_mode, hdr_mode_ext, hdr_side_info_size,
                      hdr_sr_index)
 from .huffman import huffman_decode
-from .hybrid import hybrid_granule
-from .polyphase import synth_granule
+from .hybrid import hybrid_lanes
+from .polyphase import HIST, shift_history, synth_block
 from .requantize import requantize, reorder
 from .scalefactors import read_scalefactors_lsf, read_scalefactors_mpeg1
 from .sideinfo import (BLOCK_TYPE, COUNT1, LAST_NONZERO, MIXED_BLOCK, N_FIELDS, PART2_3_LENGTH,
@@ -203,6 +203,21 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
         status[f - f0] = st
 
 
+SYNTH_BLOCK = 8  # granules per polyphase block (any value gives the same output)
+
+
+@njit
+def _emit(O, nb, rows, row0, ch, C, flat):
+    """Write the ``nb`` granules of a polyphase block (``O[j, 18 b + t]``) to the PCM rows."""
+    for b in range(nb):
+        base = ((row0 + rows[b]) * 576) * C + ch
+        for t in range(18):
+            col = 18 * b + t
+            o = base + t * 32 * C
+            for j in range(32):
+                flat[o + j * C] = O[j, col]
+
+
 @njit
 def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0):
     """Hybrid + polyphase synthesis of ``mdct[g, ch, 576]`` into ``pcm``.
@@ -215,33 +230,56 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
         Channels coded in each granule: a mono frame of a stereo stream (1 < C)
         is synthesized on channel 0 and copied; the other channels' filterbank
         state is left as it was, as the ISO reference decoder does (l3-he_mode).
-    overlap : float64[C, 576], ring : float64[C, 16, 64], newest : int64[C]
-        Filterbank state, updated in place.
+    overlap : float64[C, 576], ring : float64[C, 32, 15], newest : int64[C]
+        Filterbank state, updated in place: the IMDCT overlap in the layout of
+        :func:`~mp3restore.hybrid.hybrid_lanes` (``overlap[ch, t * 32 + sb]``)
+        and the polyphase history of :func:`~mp3restore.polyphase.synth_block`
+        (``ring[ch]`` = its columns 0..14).  ``newest`` is not used.
     pcm : float32[N, C]  output; granule ``g`` goes to rows ``(row0 + g) * 576 ...``
+
+    Each channel runs on its own: the hybrid filterbank granule by granule,
+    the polyphase filterbank on blocks of ``SYNTH_BLOCK`` granules.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
-    x = np.empty(576, np.float64)
-    y = np.empty(576, np.float64)
-    out36 = np.empty(36, np.float64)
-    s = np.empty(32, np.float64)
+    X = np.empty(576, np.float64)
+    Z = np.empty(576, np.float64)
+    H = np.empty((32, HIST + 18 * SYNTH_BLOCK), np.float64)
+    O = np.empty((32, 18 * SYNTH_BLOCK), np.float64)
+    rows = np.empty(SYNTH_BLOCK, np.int64)
     flat = pcm.reshape(-1)
+    for ch in range(C):
+        H[:, :HIST] = ring[ch]
+        nb = 0
+        for g in range(G):
+            if ch >= coded[g]:
+                continue
+            hybrid_lanes(mdct[g, ch], block_type[g, ch], mixed[g, ch], overlap[ch], X, Z, H, HIST + 18 * nb)
+            rows[nb] = g
+            nb += 1
+            if nb == SYNTH_BLOCK:
+                synth_block(H, 18 * nb, O)
+                _emit(O, nb, rows, row0, ch, C, flat)
+                shift_history(H, 18 * nb)
+                nb = 0
+        if nb > 0:
+            synth_block(H, 18 * nb, O)
+            _emit(O, nb, rows, row0, ch, C, flat)
+            shift_history(H, 18 * nb)
+        ring[ch] = H[:, :HIST]
     for g in range(G):
-        nc = min(C, coded[g])
-        for ch in range(nc):
-            hybrid_granule(mdct[g, ch], block_type[g, ch], mixed[g, ch], overlap[ch], x, y, out36)
-            newest[ch] = synth_granule(y, ring[ch], newest[ch], flat, ((row0 + g) * 576) * C + ch, C, s)
-        for ch in range(nc, C):
+        for ch in range(min(C, coded[g]), C):
             for i in range((row0 + g) * 576, (row0 + g + 1) * 576):
                 pcm[i, ch] = pcm[i, 0]
 
 
 class SynthState:
-    """Filterbank state of one stream: IMDCT overlap and polyphase FIFO per channel."""
+    """Filterbank state of one stream: IMDCT overlap and polyphase history per channel
+    (layouts: see :func:`synthesize_granules`)."""
 
     def __init__(self, channels):
         self.overlap = np.zeros((channels, 576), np.float64)
-        self.ring = np.zeros((channels, 16, 64), np.float64)
+        self.ring = np.zeros((channels, 32, HIST), np.float64)
         self.newest = np.zeros(channels, np.int64)
 
     def run(self, mdct, block_type, mixed, coded, pcm):

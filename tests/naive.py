@@ -590,6 +590,76 @@ def stereo_short(xl, xr_, ms, lsf, sf_right, illegal, intensity_scale, sr_idx):
     return outl, outr
 
 
+def stereo_mixed(xl, xr_, ms, lsf, sf_long, ill_long, sf_short, ill_short, intensity_scale, sr_idx):
+    """Intensity + mid/side for a mixed block (Huffman order), following the ISO
+    reference decoder: each window's short bands (3..12) take intensity above
+    that window's highest band with a non-zero right line (from band 3 when
+    there is none); the long bands (below line 3 * sfb_short[3]) take it above
+    the right channel's last non-zero long line, but only when no window has a
+    non-zero short line.  ``sf_long[b]``, ``sf_short[s][w]`` (s = 3..11) and
+    the matching illegal positions."""
+    S = SFB_SHORT[sr_idx]
+    L = SFB_LONG[sr_idx]
+    nl = n_long_mixed(sr_idx)
+    edge = 3 * S[3]
+    left = np.array(xl, np.float64)
+    right = np.array(xr_, np.float64)
+    outl, outr = left.copy(), right.copy()
+
+    def apply(i, pos, illegal):
+        if pos != illegal:
+            kl, kr = is_factors(pos, lsf, intensity_scale)
+            outl[i] = left[i] * kl
+            outr[i] = left[i] * kr
+        elif ms:
+            outl[i] = (left[i] + right[i]) / math.sqrt(2)
+            outr[i] = (left[i] - right[i]) / math.sqrt(2)
+
+    def plain_ms(i):
+        if ms:
+            outl[i] = (left[i] + right[i]) / math.sqrt(2)
+            outr[i] = (left[i] - right[i]) / math.sqrt(2)
+
+    any_short = False
+    for w in range(3):
+        spans = {s: (3 * S[s] + w * (S[s + 1] - S[s]), S[s + 1] - S[s]) for s in range(3, 13)}
+        first_is = 3
+        for s in range(3, 13):
+            lo, width = spans[s]
+            if any(right[lo:lo + width] != 0.0):
+                first_is = s + 1
+                any_short = True
+        for s in range(3, 13):
+            lo, width = spans[s]
+            k = min(s, 11)
+            for i in range(lo, lo + width):
+                if s >= first_is:
+                    apply(i, sf_short[k][w], ill_short[k][w])
+                else:
+                    plain_ms(i)
+    nz = [i for i in range(edge) if right[i] != 0.0]
+    first_long = nl if any_short else (0 if not nz else max(b for b in range(nl) if L[b] <= nz[-1]) + 1)
+    for i in range(edge):
+        b = max(k for k in range(nl) if L[k] <= i)
+        if b >= first_long:
+            apply(i, sf_long[b], ill_long[b])
+        else:
+            plain_ms(i)
+    return outl, outr
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16 of 2.4.3.1: generator x^16 + x^15 + x^2 + 1, register preset to all ones."""
+    crc = 0xFFFF
+    for byte in data:
+        for bit in range(7, -1, -1):
+            top = (crc >> 15) & 1
+            crc = (crc << 1) & 0xFFFF
+            if top ^ ((byte >> bit) & 1):
+                crc ^= 0x8005
+    return crc
+
+
 # ---------------------------------------------------------------------------
 # Hybrid filterbank (2.4.3.4.10)
 # ---------------------------------------------------------------------------
@@ -654,7 +724,14 @@ def imdct_block(X18, block_type):
 
 def hybrid(x, block_type, mixed, overlap):
     """One granule: alias reduction, IMDCT of all 32 subbands, overlap-add, frequency
-    inversion.  Returns ``(y[576], new_overlap[576])`` with ``y[sb*18 + t]``."""
+    inversion.  Returns ``(y[576], new_overlap[576])`` with ``y[sb*18 + t]``.
+
+    The two lowest subbands of a block with mixed_block_flag set use the
+    normal window (type 0) whatever the block type, as the ISO reference
+    decoder does (the project follows it for types 1 and 3 too); alias
+    reduction is skipped for pure short blocks and limited to the sb 0/1
+    boundary for mixed short blocks.
+    """
     short = block_type == 2
     if not short:
         x = antialias(x, 32)
@@ -666,7 +743,7 @@ def hybrid(x, block_type, mixed, overlap):
     new = np.zeros(576)
     for sb in range(32):
         bt = block_type
-        if short and mixed and sb < 2:
+        if mixed and sb < 2:
             bt = 0
         z = imdct_block(x[18 * sb:18 * sb + 18], bt)
         for t in range(18):
@@ -708,3 +785,131 @@ class Synthesis:
     def granule(self, y):
         """18 slots of ``y[sb*18 + t]`` -> 576 samples."""
         return np.concatenate([self.slot([y[k * 18 + t] for k in range(32)]) for t in range(18)])
+
+
+# ---------------------------------------------------------------------------
+# A whole frame: side info -> bit reservoir -> scalefactors -> Huffman ->
+# requantization -> stereo -> reordering
+# ---------------------------------------------------------------------------
+
+def walk_frames(data: bytes, start: int, n: int):
+    """The first ``n`` frames from ``start``, each ``(offset, header dict)``, one after the other."""
+    out = []
+    pos = start
+    while len(out) < n and pos + 4 <= len(data):
+        hdr = parse_header(data[pos:pos + 4])
+        if hdr is None or not hdr["frame_size"] or pos + hdr["frame_size"] > len(data):
+            break
+        out.append((pos, hdr))
+        pos += hdr["frame_size"]
+    return out
+
+
+def decode_frames(data: bytes, frames, huffman: NaiveHuffman):
+    """Decode ``frames`` (from :func:`walk_frames`, consecutive) to MDCT input lines.
+
+    The bit reservoir: main data of a frame starts ``main_data_begin`` bytes
+    before the end of its side information, counting only the main data parts
+    (after header, CRC and side info) of the frames before it.  A frame whose
+    main data begins before the first frame is muted (``muted`` True, zeros).
+
+    Returns one dict per frame: ``hdr``, ``mdb``, ``muted``, ``md`` (bytes),
+    ``gr[gr][ch]`` (dict of the side info plus ``part2_start``, ``part2_length``,
+    ``sf39``, ``is_max39``, ``ix``, ``count1``, ``last``, ``overrun``) and
+    ``mdct[gr][ch]`` (float64[576], reordered as the kernels lay it out).
+    """
+    reservoir = b""
+    out = []
+    for off, hdr in frames:
+        si = off + 4 + (2 if hdr["crc"] else 0)
+        side = data[si:si + hdr["side_info_size"]]
+        nch, lsf, sr_idx = hdr["channels"], hdr["lsf"], hdr["sr_idx"]
+        mdb, scfsi, grs, _ = parse_side_info(side, 0, lsf, nch)
+        own = data[si + hdr["side_info_size"]:off + hdr["frame_size"]]
+        fr = dict(hdr=hdr, mdb=mdb, muted=mdb > len(reservoir), gr=grs, mdct=[])
+        md = (reservoir[len(reservoir) - mdb:] if mdb else b"") + own
+        fr["md"] = md
+        reservoir += own
+        out.append(fr)
+        if fr["muted"]:
+            fr["mdct"] = [[np.zeros(576) for _ in range(nch)] for _ in grs]
+            continue
+        bits = "".join(format(b, "08b") for b in md)
+        joint = hdr["mode"] == 1 and nch == 2
+        intensity = joint and bool(hdr["mode_ext"] & 1)
+        ms = joint and bool(hdr["mode_ext"] & 2)
+        bitpos = 0
+        sf_gr0 = [[0] * 39 for _ in range(nch)]
+        for gr, chs in enumerate(grs):
+            xrs = []
+            parts = []
+            for ch, d in enumerate(chs):
+                ws = d["window_switching"]
+                bt = d.get("block_type", 0)
+                mixed = d.get("mixed_block", 0)
+                short = ws and bt == 2
+                d["part2_start"] = bitpos
+                sf_long = [0] * 22
+                sf_short = [[0, 0, 0] for _ in range(13)]
+                if lsf:
+                    vals, illegal, preflag, nb = parse_scalefactors_lsf(
+                        md, bitpos, d["scalefac_compress"], ws, bt, mixed, intensity and ch == 1)
+                    d["preflag"] = preflag
+                    d["sf39"] = vals + [0] * (39 - len(vals))
+                    d["is_max39"] = illegal + [-1] * (39 - len(vals))
+                    il_long = [-1] * 22
+                    il_short = [[-1] * 3 for _ in range(13)]
+                    nl = n_long_mixed(sr_idx) if (short and mixed) else 0
+                    if not short:
+                        for b in range(21):
+                            sf_long[b], il_long[b] = vals[b], illegal[b]
+                    else:
+                        for b in range(nl):
+                            sf_long[b], il_long[b] = vals[b], illegal[b]
+                        for s in range(3 if mixed else 0, 12):
+                            for w in range(3):
+                                k = nl + (s - (3 if mixed else 0)) * 3 + w
+                                sf_short[s][w], il_short[s][w] = vals[k], illegal[k]
+                else:
+                    long, shrt, nb = parse_scalefactors_mpeg1(md, bitpos, d["scalefac_compress"], ws, bt, mixed,
+                                                              gr, scfsi[ch], sf_gr0[ch])
+                    d["sf39"] = sf_layout(long, shrt, sr_idx)
+                    d["is_max39"] = [7] * (len(long) + len(shrt)) + [-1] * (39 - len(long) - len(shrt))
+                    if gr == 0:
+                        sf_gr0[ch] = list(d["sf39"])
+                    for b, v in long.items():
+                        sf_long[b] = v
+                    for (sb, w), v in shrt.items():
+                        sf_short[sb][w] = v
+                    il_long = [7] * 22
+                    il_short = [[7] * 3 for _ in range(13)]
+                d["part2_length"] = nb
+                end = bitpos + d["part2_3_length"]
+                f = dict(d)
+                if ws:
+                    f["table_select"] = d["table_select"] + [0]
+                ix, c1, last, over = huffman.decode(bits, bitpos + nb, end, f, sr_idx)
+                d.update(ix=ix, count1=c1, last=last, overrun=over)
+                g = dict(d)
+                g.setdefault("subblock_gain", [0, 0, 0])
+                g.setdefault("block_type", 0)
+                g.setdefault("mixed_block", 0)
+                xrs.append(requantize(ix, g, sf_long, sf_short, sr_idx))
+                parts.append((sf_long, il_long, sf_short, il_short, short, mixed))
+                bitpos = end
+            if joint and (ms or intensity):
+                sf_long, il_long, sf_short, il_short, short, mixed = parts[1]
+                iscale = chs[1]["scalefac_compress"] & 1 if lsf else 0
+                if not intensity:
+                    l = (xrs[0] + xrs[1]) / math.sqrt(2)
+                    r = (xrs[0] - xrs[1]) / math.sqrt(2)
+                elif not short:
+                    l, r = stereo_long(xrs[0], xrs[1], ms, True, lsf, sf_long, il_long, iscale, sr_idx)
+                elif not mixed:
+                    l, r = stereo_short(xrs[0], xrs[1], ms, lsf, sf_short, il_short, iscale, sr_idx)
+                else:
+                    l, r = stereo_mixed(xrs[0], xrs[1], ms, lsf, sf_long, il_long, sf_short, il_short,
+                                        iscale, sr_idx)
+                xrs = [l, r]
+            fr["mdct"].append([reorder(xrs[ch], parts[ch][4], parts[ch][5], sr_idx) for ch in range(nch)])
+    return out

@@ -372,7 +372,10 @@ def test_info_json(stereo_mp3, capsys):
     rc, out, err = _run(["info", stereo_mp3, "--json"], capsys)
     assert rc == 0, err
     d = json.loads(out)
-    assert set(d) == INFO_KEYS
+    assert set(d) == INFO_KEYS | {"bandwidth", "restoration"}
+    assert d["restoration"]["target_hz"] == min(20000, meta["samplerate"] / 2)
+    rc, out, err = _run(["info", stereo_mp3, "--json", "--quick"], capsys)
+    assert set(json.loads(out)) == INFO_KEYS
     assert d["samplerate"] == meta["samplerate"]
     assert d["channels"] == meta["channels"]
     assert d["samples"] == meta["expected"]["samples_gapless"]
@@ -383,6 +386,8 @@ def test_info_text(mono_mp3, capsys):
     _decoded(mono_mp3)
     rc, out, err = _run(["info", mono_mp3], capsys)
     assert rc == 0, err
+    assert "\nbandwidth:\n" in out and "\nrestoration:\n" in out and "reason:" in out
+    rc, out, err = _run(["info", mono_mp3, "--quick"], capsys)
     lines = out.rstrip("\n").splitlines()
     assert [ln.split(":", 1)[0] for ln in lines] == list(INFO_KEYS_ORDER)
     cols = {len(ln) - len(ln.split(":", 1)[1].lstrip()) for ln in lines}
@@ -494,7 +499,7 @@ def test_ctrl_c_exit_130_and_no_partial_file(tmp_path):
 
 
 def test_console_entry_matches_module(stereo_mp3):
-    r = _python(["-m", "mp3restore", "info", str(stereo_mp3), "--json"], capture_output=True, text=True,
+    r = _python(["-m", "mp3restore", "info", str(stereo_mp3), "--json", "--quick"], capture_output=True, text=True,
                 timeout=300)
     if r.returncode and "ImportError" in r.stderr:
         pytest.skip("decoder not importable yet")

@@ -357,7 +357,7 @@ def _requant_case(rng, sr_idx, kind):
 @pytest.mark.parametrize("kind", ["long", "short", "mixed"])
 def test_requantize(kind):
     rng = np.random.default_rng({"long": 400, "short": 401, "mixed": 402}[kind])
-    srs = range(9) if kind == "long" else range(8)  # 8 kHz mixed blocks: no standard
+    srs = range(8) if kind == "mixed" else range(9)  # 8 kHz mixed blocks: no standard
     for sr_idx in srs:
         for trial in range(4):
             f, sf, sf_long, sf_short = _requant_case(rng, sr_idx, kind)
@@ -373,7 +373,7 @@ def test_requantize(kind):
 @pytest.mark.parametrize("kind", ["long", "short", "mixed"])
 def test_reorder(kind):
     rng = np.random.default_rng(410)
-    for sr_idx in range(8):
+    for sr_idx in range(8 if kind == "mixed" else 9):
         f = dict(window_switching=int(kind != "long"), block_type=2 if kind != "long" else 0,
                  mixed_block=int(kind == "mixed"))
         xr = rng.standard_normal(576)
@@ -415,9 +415,8 @@ def test_stereo_long(lsf):
             xr = _stereo_input(rng, top)
             sfc = int(rng.integers(0, 512))
             if lsf:
-                slen, *_ = naive.lsf_slen(sfc, True)
                 # band -> partition of the 13818-3 table for long blocks
-                _, tab, _, iscale = naive.lsf_slen(sfc, True)
+                slen, tab, _, iscale = naive.lsf_slen(sfc, True)
                 parts = naive.LSF_NR_OF_SFB[tab][0]
                 illegal = []
                 for p in range(4):
@@ -480,6 +479,56 @@ def test_stereo_short(lsf):
             np.testing.assert_allclose(got[1], ref_r, rtol=1e-13, atol=1e-15, err_msg=f"R sr={sr_idx} t={trial}")
 
 
+@pytest.mark.parametrize("lsf", [False, True])
+def test_stereo_mixed(lsf):
+    """Mixed blocks: short windows decide alone; the long part takes intensity
+    only when no window has a non-zero short line."""
+    rng = np.random.default_rng(520 + lsf)
+    for sr_idx in (range(3, 8) if lsf else range(3)):
+        S = naive.SFB_SHORT[sr_idx]
+        nl = naive.n_long_mixed(sr_idx)
+        for trial in range(20):
+            mode_ext = int(rng.choice([1, 3]))
+            xr = rng.standard_normal((2, 576))
+            quiet_short = rng.random() < 0.4
+            for w in range(3):
+                top = 3 if quiet_short else int(rng.integers(3, 14))
+                for s_ in range(top, 13):
+                    width = S[s_ + 1] - S[s_]
+                    lo = 3 * S[s_] + w * width
+                    xr[1, lo:lo + width] = 0.0
+            if quiet_short:
+                xr[1, int(rng.integers(0, 3 * S[3] + 1)):3 * S[3]] = 0.0
+            sfc = int(rng.integers(0, 512)) if lsf else int(rng.integers(0, 16))
+            if lsf:
+                slen, tab, _, _ = naive.lsf_slen(sfc, True)
+                parts = naive.LSF_NR_OF_SFB[tab][2]
+                flat = []
+                for p in range(4):
+                    flat += [2 ** slen[p] - 1] * parts[p]
+            else:
+                flat = [7] * (nl + 27)
+            pos_flat = [int(rng.integers(0, m + 1)) for m in flat]
+            sf_long = pos_flat[:nl] + [0] * (22 - nl)
+            il_long = flat[:nl] + [-1] * (22 - nl)
+            sf_short = [[0, 0, 0] for _ in range(13)]
+            il_short = [[-1, -1, -1] for _ in range(13)]
+            for s_ in range(3, 12):
+                for w in range(3):
+                    sf_short[s_][w] = pos_flat[nl + (s_ - 3) * 3 + w]
+                    il_short[s_][w] = flat[nl + (s_ - 3) * 3 + w]
+            sf1 = np.array(pos_flat + [0] * (39 - len(flat)), np.int32)
+            is_max = np.array(flat + [-1] * (39 - len(flat)), np.int32)
+            g1 = g_row(dict(scalefac_compress=sfc, window_switching=1, block_type=2, mixed_block=1))
+            ref_l, ref_r = naive.stereo_mixed(xr[0], xr[1], mode_ext & 2, lsf, sf_long, il_long, sf_short,
+                                              il_short, sfc & 1 if lsf else 0, sr_idx)
+            got = xr.copy()
+            stereo(got, g1, sf1, is_max, mode_ext, lsf, SFB_LONG[sr_idx], SFB_SHORT[sr_idx], sr_idx,
+                   _nz(xr[0]), _nz(xr[1]))
+            np.testing.assert_allclose(got[0], ref_l, rtol=1e-13, atol=1e-15, err_msg=f"L sr={sr_idx} t={trial}")
+            np.testing.assert_allclose(got[1], ref_r, rtol=1e-13, atol=1e-15, err_msg=f"R sr={sr_idx} t={trial}")
+
+
 def test_stereo_intensity_factors():
     """The two intensity rules on a constant input, position by position."""
     for p in range(7):  # MPEG-1: is_ratio = tan(p pi / 12); L = x r/(1+r), R = x/(1+r)
@@ -533,7 +582,8 @@ def test_hybrid_granules_with_overlap():
     """A sequence of granules (block types 0, 1, 2, 2 mixed, 3, 0, ...) with partial
     spectra: alias reduction, IMDCT, overlap-add across granules, frequency inversion."""
     rng = np.random.default_rng(602)
-    seq = [(0, 0), (1, 0), (2, 0), (2, 1), (3, 0), (0, 0), (2, 1), (2, 0), (3, 0), (0, 0)]
+    seq = [(0, 0), (1, 0), (2, 0), (2, 1), (3, 0), (0, 0), (2, 1), (2, 0), (3, 0), (0, 0), (1, 1), (2, 1),
+           (3, 1), (0, 0)]
     overlap = np.zeros(576)
     ref_overlap = np.zeros(576)
     x, y, out36 = np.zeros(576), np.zeros(576), np.zeros(36)
@@ -558,17 +608,13 @@ def test_synthesis_vs_standard_flowchart(stride, offset):
     newest = 0
     ref = naive.Synthesis(D)
     s = np.zeros(32)
-    n_gr = 3
-    out = np.zeros(576 * n_gr * stride, np.float32)
-    out64 = []
-    for g in range(n_gr):
+    for g in range(3):
         y = rng.standard_normal(576) * 0.1
         buf = np.full(576 * stride, np.nan)
         newest = synth_granule(y, ring, newest, buf, offset, stride, s)
         got = buf[offset::stride]
         exp = ref.granule(y)
         np.testing.assert_allclose(got, exp, rtol=1e-9, atol=1e-9 * np.abs(exp).max())
-        out64.append(got)
         if stride == 2:
             assert np.isnan(buf[1 - offset::stride]).all()  # other channel untouched
 
@@ -751,84 +797,63 @@ def test_scan_frames_synthetic(version, sr, br):
     assert n3 == len(frames) - 1 and truncated3 == 1
 
 
+def test_scan_frames_free_format():
+    """Free format (bitrate index 0): the frame size is found from the next header;
+    padded frames are one byte longer."""
+    rng = np.random.default_rng(1200)
+    free = 517
+    frames = []
+    for k in range(8):
+        pad = int(k % 3 == 1)
+        hb = naive.make_header(0, 0, 0, pad, 1)
+        frames.append(hb + rng.integers(0, 255, free + pad - 4, dtype=np.uint8).tobytes())
+    h = int.from_bytes(frames[0][:4], "big")
+    assert fr.hdr_frame_size(h, free) == free and fr.hdr_bitrate(h) == 0
+    data = _junk(rng, 33) + b"".join(frames)
+    n, skipped, truncated, offs, hdrs, sizes = _scan(data)
+    assert n == len(frames) and truncated == 0
+    assert list(sizes) == [len(f) for f in frames]
+    assert list(offs) == list(33 + np.cumsum([0] + [len(f) for f in frames[:-1]]))
+
+
+def _fixture_params():
+    out = []
+    for p in sorted(FIXTURES.glob("*.mp3")):
+        meta = json.loads(p.with_suffix(".json").read_text())
+        if meta.get("bitrate_mode") != "free":
+            out.append(pytest.param(p, meta, id=p.stem))
+    return out
+
+
+@pytest.mark.parametrize("mp3,meta", _fixture_params())
+def test_scan_frames_fixtures(mp3, meta):
+    """scan_frames over a whole file's audio range vs the naive frame walk."""
+    data = mp3.read_bytes()
+    a, b = meta["layout"]["audio_start"], meta["layout"]["audio_end"]
+    walk = naive.walk_frames(data[:b], a, 10 ** 6)
+    buf = np.zeros(len(data) + 8, np.uint8)
+    buf[:len(data)] = np.frombuffer(data, np.uint8)
+    cap = (b - a) // fr.MIN_FRAME + 1
+    offsets, headers, sizes = (np.zeros(cap, np.int64) for _ in range(3))
+    n, skipped, truncated, other = fr.scan_frames(buf, a, b, offsets, headers, sizes)
+    assert n == len(walk) and skipped == 0 and truncated == 0
+    assert list(offsets[:n]) == [o for o, _ in walk]
+    assert list(sizes[:n]) == [h["frame_size"] for _, h in walk]
+    assert walk[-1][0] + walk[-1][1]["frame_size"] == b
+
+
 # ===========================================================================
-# Real frames of the fixtures: side info, scalefactors and Huffman data
+# Real frames of the fixtures: every kernel of the frame decode, and decode_frames
 # ===========================================================================
 
 REAL = ["stereo_joint_cbr128_44100", "mono_cbr96_44100_crc", "stereo_joint_cbr128_44100_crc",
-        "stereo_cbr128_44100", "mono_cbr40_16000", "stereo_joint_cbr64_22050", "stereo_joint_cbr16_8000",
-        "stereo_joint_vbr2_44100"]
+        "stereo_cbr128_44100", "stereo_forced_ms_cbr128_44100", "mono_cbr40_16000", "stereo_joint_cbr64_22050",
+        "stereo_joint_cbr16_8000", "mono_cbr24_12000", "stereo_joint_vbr2_44100", "stereo_joint_cbr128_48000",
+        "stereo_joint_cbr128_32000"]
+N_REAL_FRAMES = 12
 
 
-@pytest.mark.parametrize("name", [n for n in REAL if (FIXTURES / (n + ".mp3")).exists()])
-def test_real_frames(name):
-    """The first frames of a real file: frames are walked with the naive header
-    parser, main data is gathered through the bit reservoir (main_data_begin
-    bytes back into the earlier frames' main data), then side info,
-    scalefactors and Huffman lines are decoded by both sides."""
-    data = (FIXTURES / (name + ".mp3")).read_bytes()
-    meta = json.loads((FIXTURES / (name + ".json")).read_text())
-    pos = meta["layout"]["audio_start"]
-    reservoir = b""  # main data bytes of the frames walked so far
-    n_frames = n_gr = 0
-    while n_frames < 10 and pos + 4 <= len(data):
-        hdr = naive.parse_header(data[pos:pos + 4])
-        assert hdr is not None, (name, pos)
-        size = hdr["frame_size"]
-        si = pos + 4 + (2 if hdr["crc"] else 0)
-        nch, lsf = hdr["channels"], hdr["lsf"]
-        grs = _check_side_info(data[si:si + hdr["side_info_size"]], 0, lsf, nch)
-        mdb, scfsi, _, _ = naive.parse_side_info(data[si:si + hdr["side_info_size"]], 0, lsf, nch)
-        own = data[si + hdr["side_info_size"]:pos + size]
-        if mdb <= len(reservoir) and n_frames > 0:  # frame 0 may be the Xing/Info frame
-            md = reservoir[len(reservoir) - mdb:] + own if mdb else own
-            mdbuf = np.zeros(len(md) + 16, np.uint8)
-            mdbuf[:len(md)] = np.frombuffer(md, np.uint8)
-            bits = "".join(format(b, "08b") for b in md)
-            bitpos = 0
-            sf_gr0 = [np.zeros(39, np.int32) for _ in range(nch)]
-            intensity = hdr["mode"] == 1 and (hdr["mode_ext"] & 1)
-            for gr, chs in enumerate(grs):
-                for ch, d in enumerate(chs):
-                    g = _kernel_row(d, lsf)
-                    sf = np.zeros(39, np.int32)
-                    is_max = np.zeros(39, np.int32)
-                    ws, bt, mixed = d["window_switching"], d.get("block_type", 0), d.get("mixed_block", 0)
-                    if lsf:
-                        vals, illegal, preflag, nb = naive.parse_scalefactors_lsf(
-                            md, bitpos, d["scalefac_compress"], ws, bt, mixed, bool(intensity and ch == 1))
-                        p = read_scalefactors_lsf(mdbuf, bitpos, g, bool(intensity and ch == 1), sf, is_max)
-                        assert list(sf[:len(vals)]) == vals and g[PREFLAG] == preflag
-                    else:
-                        g[SCFSI] = scfsi[ch] if gr == 1 else 0
-                        long, short, nb = naive.parse_scalefactors_mpeg1(
-                            md, bitpos, d["scalefac_compress"], ws, bt, mixed, gr, scfsi[ch],
-                            [int(v) for v in sf_gr0[ch]])
-                        p = read_scalefactors_mpeg1(mdbuf, bitpos, g, gr, sf, sf_gr0[ch], is_max)
-                        assert list(sf) == naive.sf_layout(long, short, hdr["sr_idx"])
-                        if gr == 0:
-                            sf_gr0[ch] = sf.copy()
-                    assert p - bitpos == nb
-                    end = bitpos + d["part2_3_length"]
-                    f = dict(d)
-                    if ws:
-                        f["table_select"] = d["table_select"] + [0]
-                    ref_ix, ref_c1, ref_last, ref_over = NAIVE_HUFF.decode(bits, bitpos + nb, end, f, hdr["sr_idx"])
-                    assert not ref_over
-                    out = np.zeros(576, np.int32)
-                    c1, last, over = huffman_decode(mdbuf, bitpos + nb, end, g, SFB_LONG[hdr["sr_idx"]],
-                                                    SFB_SHORT[hdr["sr_idx"]], hdr["sr_idx"], LUT, ROOTS,
-                                                    WIDTHS, LINBITS, out)
-                    assert list(out) == ref_ix and (c1, last, bool(over)) == (ref_c1, ref_last, ref_over)
-                    bitpos = end
-                    n_gr += 1
-        reservoir += own
-        pos += size
-        n_frames += 1
-    assert n_frames == 10 and n_gr > 0
-
-
-def _kernel_row(d, lsf):
+def _kernel_row(d):
     """What read_side_info makes of the naive fields (implicit values filled in)."""
     e = dict(d)
     if d["window_switching"]:
@@ -836,3 +861,121 @@ def _kernel_row(d, lsf):
         e["region0_count"] = 8 if (d["block_type"] == 2 and not d["mixed_block"]) else 7
         e["region1_count"] = 36
     return g_row(e)
+
+
+@pytest.mark.parametrize("name", [n for n in REAL if (FIXTURES / (n + ".mp3")).exists()])
+def test_real_frames(name):
+    """The first frames of a real file, walked with the naive header parser and
+    decoded by naive.decode_frames (bit reservoir gathered by hand).  Side info,
+    scalefactors and Huffman kernels are run on the same main data; then the
+    whole ``decode_frames`` kernel must give the naive MDCT lines, side info
+    and scalefactors."""
+    from mp3restore.decoder import decode_frames
+    data = (FIXTURES / (name + ".mp3")).read_bytes()
+    meta = json.loads((FIXTURES / (name + ".json")).read_text())
+    frames = naive.walk_frames(data, meta["layout"]["audio_start"], N_REAL_FRAMES)
+    assert len(frames) == N_REAL_FRAMES
+    ref = naive.decode_frames(data, frames, NAIVE_HUFF)
+    n_gr = 0
+    for (off, _), fr_ in zip(frames, ref):
+        hdr = fr_["hdr"]
+        si = off + 4 + (2 if hdr["crc"] else 0)
+        _check_side_info(data[si:si + hdr["side_info_size"]], 0, hdr["lsf"], hdr["channels"])
+        if fr_["muted"]:
+            continue
+        md = fr_["md"]
+        mdbuf = np.zeros(len(md) + 16, np.uint8)
+        mdbuf[:len(md)] = np.frombuffer(md, np.uint8)
+        sr_idx = hdr["sr_idx"]
+        sf_gr0 = [None, None]
+        intensity = hdr["mode"] == 1 and bool(hdr["mode_ext"] & 1)
+        for gr, chs in enumerate(fr_["gr"]):
+            for ch, d in enumerate(chs):
+                g = _kernel_row(d)
+                sf = np.zeros(39, np.int32)
+                is_max = np.zeros(39, np.int32)
+                p2 = d["part2_start"]
+                if hdr["lsf"]:
+                    p = read_scalefactors_lsf(mdbuf, p2, g, intensity and ch == 1, sf, is_max)
+                    assert g[PREFLAG] == d["preflag"]
+                else:
+                    _, scfsi, _, _ = naive.parse_side_info(data[si:si + hdr["side_info_size"]], 0, False,
+                                                           hdr["channels"])
+                    g[SCFSI] = scfsi[ch] if gr == 1 else 0
+                    p = read_scalefactors_mpeg1(mdbuf, p2, g, gr, sf,
+                                                sf_gr0[ch] if gr else np.zeros(39, np.int32), is_max)
+                    sf_gr0[ch] = sf.copy()
+                assert p - p2 == d["part2_length"]
+                assert list(sf) == d["sf39"] and list(is_max) == d["is_max39"]
+                assert not d["overrun"]
+                out = np.zeros(576, np.int32)
+                c1, last, over = huffman_decode(mdbuf, p, p2 + d["part2_3_length"], g, SFB_LONG[sr_idx],
+                                                SFB_SHORT[sr_idx], sr_idx, LUT, ROOTS, WIDTHS, LINBITS, out)
+                assert list(out) == d["ix"]
+                assert (c1, last, bool(over)) == (d["count1"], d["last"], d["overrun"])
+                n_gr += 1
+    assert n_gr > 0
+
+    # the whole frame decoder on the same frames
+    nch = frames[0][1]["channels"]
+    buf = np.zeros(len(data) + 64, np.uint8)
+    buf[:len(data)] = np.frombuffer(data, np.uint8)
+    offsets = np.array([o for o, _ in frames], np.int64)
+    sizes = np.array([h["frame_size"] for _, h in frames], np.int64)
+    headers = np.array([int.from_bytes(data[o:o + 4], "big") for o, _ in frames], np.int64)
+    gr_start = np.concatenate([[0], np.cumsum([h["granules"] for _, h in frames])]).astype(np.int64)
+    G = int(gr_start[-1])
+    mdct = np.full((G, nch, 576), np.nan, np.float32)
+    gi = np.zeros((G, nch, N_FIELDS), np.int32)
+    sf_out = np.zeros((G, nch, 39), np.int16)
+    status = np.zeros(len(frames), np.int32)
+    mdb = np.zeros(len(frames), np.int32)
+    decode_frames(buf, offsets, sizes, headers, gr_start, 0, len(frames), nch, LUT, ROOTS, WIDTHS, LINBITS,
+                  SFB_LONG, SFB_SHORT, mdct, gi, sf_out, status, mdb)
+    from mp3restore.sideinfo import COUNT1, LAST_NONZERO, PART2_LENGTH
+    for f, fr_ in enumerate(ref):
+        assert mdb[f] == fr_["mdb"]
+        assert bool(status[f] & 2) == fr_["muted"]  # ST_RESERVOIR
+        if not fr_["muted"]:
+            assert status[f] == 0, (f, status[f])
+        for gr in range(len(fr_["gr"])):
+            row = gr_start[f] + gr
+            for ch in range(nch):
+                exp = fr_["mdct"][gr][ch]
+                np.testing.assert_allclose(mdct[row, ch], exp.astype(np.float32), rtol=2e-6,
+                                           atol=1e-30, err_msg=f"{name} frame {f} gr {gr} ch {ch}")
+                if fr_["muted"]:
+                    continue
+                d = fr_["gr"][gr][ch]
+                assert (gi[row, ch, COUNT1], gi[row, ch, LAST_NONZERO], gi[row, ch, PART2_LENGTH]) == (
+                    d["count1"], d["last"], d["part2_length"])
+                assert list(sf_out[row, ch]) == d["sf39"]
+
+
+@pytest.mark.parametrize("name", ["mono_cbr96_44100_crc", "stereo_joint_cbr128_44100_crc"])
+def test_crc_kernel(name):
+    """count_crc_errors vs CRC-16 of 2.4.3.1 over header bytes 2..3 and the side info;
+    then one side-info bit flipped in two frames."""
+    from mp3restore.decoder import count_crc_errors
+    data = bytearray((FIXTURES / (name + ".mp3")).read_bytes())
+    frames = naive.walk_frames(bytes(data), 0, 40)
+    offsets = np.array([o for o, _ in frames], np.int64)
+    headers = np.array([int.from_bytes(data[o:o + 4], "big") for o, _ in frames], np.int64)
+
+    def naive_bad(d):
+        n = 0
+        for o, h in frames:
+            crc = naive.crc16(bytes(d[o + 2:o + 4]) + bytes(d[o + 6:o + 6 + h["side_info_size"]]))
+            n += crc != int.from_bytes(d[o + 4:o + 6], "big")
+        return n
+
+    def kernel_bad(d):
+        buf = np.zeros(len(d) + 16, np.uint8)
+        buf[:len(d)] = np.frombuffer(bytes(d), np.uint8)
+        return int(count_crc_errors(buf, offsets, headers))
+
+    assert all(h["crc"] for _, h in frames)
+    assert kernel_bad(data) == naive_bad(data)
+    data[frames[3][0] + 6 + 5] ^= 0x10
+    data[frames[7][0] + 6] ^= 0x01
+    assert kernel_bad(data) == naive_bad(data) >= 2

@@ -22,6 +22,16 @@ LOOKAHEAD_FRAMES = 128  # frames whose coefficients decide the plan (the first c
 SALT = 0x5EED
 
 
+def _warmup():
+    from .holes import RUN_MAX
+    from .kernel import HISTORY
+
+    return max(RUN_MAX + 1, HISTORY) + 2  # + the headroom limiter's two granules
+
+
+WARMUP_GRANULES = _warmup()
+
+
 def check_options(strength, bandwidth):
     strength = float(strength)
     if not 0.0 <= strength <= 1.0:
@@ -34,7 +44,11 @@ def check_options(strength, bandwidth):
 
 
 class Restorer:
-    """Restores consecutive chunks of a stream's coefficients in place."""
+    """Restores consecutive chunks of a stream's coefficients in place.
+
+    Its state remembers a fixed span of granules (:data:`WARMUP_GRANULES`): a
+    decode that starts that many granules early (the threaded decoder) reproduces
+    it exactly."""
 
     def __init__(self, plan: Plan, samplerate, channels, strength=1.0):
         from ..tables.bands import SAMPLE_RATES, SFB_LONG
@@ -43,8 +57,9 @@ class Restorer:
         self.strength = float(strength)
         self.active = (plan.highband or plan.holes) and self.strength > 0.0
         self.sfb_long = np.array(SFB_LONG[SAMPLE_RATES.index(samplerate)], np.int64)
-        self.slope_hist = np.zeros((channels, 8), np.float64)
-        self.slope_n = np.zeros(channels, np.int64)
+        from .kernel import HISTORY
+
+        self.slope_hist = np.full((channels, HISTORY), np.nan)
         self.hole_runs = np.zeros((channels, 22), np.int32)
 
     def process(self, mdct, gi, sf, coded, first_granule):
@@ -55,7 +70,7 @@ class Restorer:
 
         p = self.plan
         restore_chunk(mdct, gi, sf, coded, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
-                      self.strength, SALT, self.sfb_long, self.slope_hist, self.slope_n, self.hole_runs)
+                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs)
 
 
 def plan_for(info, mdct, block_type, bandwidth=None):

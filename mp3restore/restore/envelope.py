@@ -3,8 +3,9 @@
 Mean power per line is measured in ``NB`` log-spaced bands between ``a`` and
 ``b`` lines; a least-squares line through (log2 frequency, dB) gives the slope
 in dB per octave and the level at ``b``.  Bands with no energy (holes) are left
-out of the fit.  Tonality is the spectral flatness (geometric over arithmetic
-mean power) of the non-zero lines of the source range.
+out of the fit.  Tonality is judged by how noise-like (rather than peaky, arithmetic
+mean power) of the non-zero lines of the source range, measured as
+``mean(|x|)**2 / mean(x**2)`` (see :func:`flatness`).
 """
 import numpy as np
 
@@ -60,17 +61,21 @@ def fit_envelope(x, a, b, w):
 
 @njit
 def flatness(x, a, b, w):
-    """Spectral flatness of the non-zero lines ``a..b`` (0 tonal .. ~0.3-0.6 noise)."""
-    sl = 0.0
-    sp = 0.0
+    """Noisiness of the non-zero lines ``a..b``: ``mean(|x|)**2 / mean(x**2)``.
+
+    About 2/pi = 0.64 for Gaussian noise, towards 0 for a few strong peaks
+    (tonal); cheaper than the spectral flatness (no logarithms) and ranks the
+    same way.
+    """
+    s1 = 0.0
+    s2 = 0.0
     n = 0
     for k in range(a, b):
         v = x[k] if w < 0 else x[short_index(k, w)]
-        p = v * v
-        if p > 0.0:
-            sl += np.log(p)
-            sp += p
+        if v != 0.0:
+            s1 += abs(v)
+            s2 += v * v
             n += 1
-    if n < 4 or sp <= 0.0:
+    if n < 4 or s2 <= 0.0:
         return 1.0
-    return np.exp(sl / n) / (sp / n)
+    return (s1 / n) ** 2 / (s2 / n)

@@ -42,6 +42,16 @@ def granule_gains(pcm, added, gains):
 
 
 @njit
+def exceeds(pcm, limit):
+    """True when any sample of ``pcm`` is beyond +-``limit``."""
+    flat = pcm.reshape(-1)
+    for i in range(flat.shape[0]):
+        if flat[i] > limit or flat[i] < -limit:
+            return True
+    return False
+
+
+@njit
 def apply_gains(pcm, added, gains):
     for g in range(gains.shape[0]):
         a = gains[g]
@@ -66,7 +76,7 @@ class Headroom:
         from ..decoder import SynthState
 
         G, C = mdct.shape[:2]
-        if G and np.abs(pcm).max() > LIMIT:
+        if G and exceeds(pcm, LIMIT):
             k = len(self.tail)
             added_mdct = np.concatenate([self.tail, mdct - plain])
             bt = np.concatenate([self.tail_bt, block_type])

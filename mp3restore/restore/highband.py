@@ -11,8 +11,8 @@ the coded band ``kf`` are filled up to ``kt``:
   coded octave with that octave's slope (smoothed over time by the caller,
   never rising, with the extra roll-off real music has up high);
 * **tonality**: each line is ``gain * (sqrt(1-r) * patch / rms + sqrt(r) * noise)``
-  with the noise fraction ``r`` from the source's flatness, growing with
-  frequency; zero lines in the patch take noise only;
+  with the noise fraction ``r`` from the source's noisiness, growing with
+  frequency (per subband); zero lines in the patch take noise only;
 * **stereo**: the noise of the second channel is correlated with the first's as
   the two source ranges are (the patches themselves come from each channel's
   own low band), so the high band has the image the coded band has.
@@ -29,9 +29,14 @@ MIN_SLOPE = -30.0
 NOISE_MIN = 0.35  # least noise fraction (pure copies of tonal sources sound metallic)
 
 
+# ln(k + 0.5) for the gain's power law, one exp per line
+LN_LINE = np.log(np.arange(577) + 0.5)
+
+
 @njit
-def _noise_fraction(sfm):
-    r = NOISE_MIN + 1.5 * (sfm - 0.1)
+def _noise_fraction(flat):
+    """Noise fraction from the source's noisiness (0.64 Gaussian noise .. ~0 one peak)."""
+    r = (flat - 0.2) / 0.4
     return min(1.0, max(NOISE_MIN, r))
 
 
@@ -65,31 +70,34 @@ def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
         return
     sub = 18 if w < 0 else 6
     span = max(1, kt - kf)
+    # gain(k) = 10**((level + slope * log2((k + 0.5) / kf)) / 20) = exp(ga + gb * ln(k + 0.5))
+    gb = slope / 20.0 / np.log(2.0)
+    ga = level_db / 20.0 * np.log(10.0) - gb * np.log(kf) + np.log(strength)
+    rho2 = np.sqrt(max(0.0, 1.0 - rho * rho))
+    salt_w = 1000 * (w + 1)
     d = kf
     while d < kt:
         # destination subband piece [d, e) and its source lines d - m*P
         e = min(kt, (d // sub + 1) * sub)
         m = (d - kf) // P + 1
-        src = d - m * P
+        off = m * P
         ss = 0.0
         for k in range(d, e):
-            i = k - (d - src)
+            i = k - off
             v = x[i] if w < 0 else x[short_index(i, w)]
             ss += v * v
         rms = np.sqrt(ss / (e - d))
+        r = r0 + (1.0 - r0) * 0.5 * (0.5 * (d + e) - kf) / span
+        cp = np.sqrt(1.0 - r) / rms if rms > 0.0 else 0.0
+        cn = np.sqrt(r)
         for k in range(d, e):
-            octs = np.log2((k + 0.5) / kf)
-            g = 10.0 ** ((level_db + slope * octs) / 20.0) * strength
-            r = r0 + (1.0 - r0) * 0.5 * (k - kf) / span
-            i = k - (d - src)
+            g = np.exp(ga + gb * LN_LINE[k])
+            i = k - off
             v = x[i] if w < 0 else x[short_index(i, w)]
-            n = uniform(gabs, 0, k + 1000 * (w + 1), salt)
+            n = uniform(gabs, 0, k + salt_w, salt)
             if c > 0:
-                n = rho * n + np.sqrt(max(0.0, 1.0 - rho * rho)) * uniform(gabs, c, k + 1000 * (w + 1), salt)
-            if v != 0.0 and rms > 0.0:
-                y = np.sqrt(1.0 - r) * v / rms + np.sqrt(r) * n
-            else:
-                y = n
+                n = rho * n + rho2 * uniform(gabs, c, k + salt_w, salt)
+            y = cp * v + cn * n if v != 0.0 else n
             o = k if w < 0 else short_index(k, w)
             x[o] = g * y
         d = e

@@ -30,9 +30,10 @@ def band_power(x, lo, hi):
 
 
 @njit
-def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength):
-    """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``."""
-    pw = np.zeros(22)
+def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
+    """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``.
+
+    ``pw``: scratch float64[22]."""
     for b in range(22):
         pw[b] = band_power(x, sfb[b], sfb[b + 1])
         if pw[b] == 0.0:

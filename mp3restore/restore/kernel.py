@@ -7,7 +7,10 @@ from .highband import clamp_slope, envelope_at, fill, source_correlation, _noise
 from .holes import fill_holes
 from .noise import short_index
 
-HISTORY = 8  # granules of slope history (long blocks)
+HISTORY = 16  # granules of slope history: the slope is the mean over the long
+# granules among the last HISTORY (a ring indexed by granule number, so the
+# state depends on a fixed span of the past and a decode started that early
+# reproduces it exactly)
 
 
 @njit
@@ -28,18 +31,22 @@ def _last_nonzero(x):
 
 @njit
 def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
-                  slope_hist, slope_n, hole_runs):
+                  slope_hist, hole_runs):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
     stream index of the first granule (seeds the noise); state arrays
-    ``slope_hist`` float64[C, HISTORY], ``slope_n`` int64[C] (slopes seen),
-    ``hole_runs`` int32[C, 22] are updated.
+    ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule)
+    and ``hole_runs`` int32[C, 22] are updated.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
+    pw = np.empty(22)
     for g in range(G):
         gabs = gabs0 + g
+        slot = gabs % HISTORY
+        for c in range(C):
+            slope_hist[c, slot] = np.nan
         nc = min(C, coded[g])
         bt = gi[g, 0, BLOCK_TYPE]
         kl = 0
@@ -50,7 +57,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                 if do_holes:
                     for c in range(nc):
                         fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, _last_nonzero(mdct[g, c]),
-                                   hole_runs[c], gabs, c, salt, strength)
+                                   hole_runs[c], gabs, c, salt, strength, pw)
                 if do_hf and kl >= kc // 2 and kl + 6 <= kt:
                     kf = kl
                     rho = 0.0
@@ -60,11 +67,10 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         x = mdct[g, c]
                         level, slope, n, sfm = envelope_at(x, kf, -1)
                         if n >= 2:
-                            slope_hist[c, slope_n[c] % HISTORY] = slope
-                            slope_n[c] += 1
+                            slope_hist[c, slot] = slope
                         if n == 0:
                             continue
-                        s = _mean_slope(slope_hist[c], slope_n[c], slope)
+                        s = _mean_slope(slope_hist[c], slope)
                         fill(x, kf, kt, 36, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, -1,
                              strength)
             elif do_hf:
@@ -84,7 +90,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         level, slope, n, sfm = envelope_at(x, kf, w)
                         if n == 0:
                             continue
-                        s = _mean_slope(slope_hist[c], slope_n[c], slope)
+                        s = _mean_slope(slope_hist[c], slope)
                         fill(x, kf, kts, 12, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, w,
                              strength)
         for c in range(nc, C):
@@ -93,11 +99,13 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
 
 
 @njit
-def _mean_slope(hist, n, fallback):
-    m = min(n, HISTORY)
+def _mean_slope(hist, fallback):
+    s = 0.0
+    m = 0
+    for i in range(HISTORY):
+        if not np.isnan(hist[i]):
+            s += hist[i]
+            m += 1
     if m == 0:
         return fallback
-    s = 0.0
-    for i in range(m):
-        s += hist[i]
     return s / m

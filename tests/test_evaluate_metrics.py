@@ -1,0 +1,144 @@
+"""Fast checks of the metric functions of tools/evaluate.py and of the reference
+method of tools/reference_bwe.py (no encoding or decoding here)."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+
+
+def _load(name):
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location(f"_eval_{name}", TOOLS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ev = _load("evaluate")
+ref = _load("reference_bwe")
+SR = 44100
+
+
+def noise(seconds=1.0, channels=2, seed=0, tilt=True):
+    """Gaussian noise, optionally tilted -3 dB/octave above 500 Hz (music-like)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    x = rng.standard_normal((n, channels))
+    if tilt:
+        X = np.fft.rfft(x, axis=0)
+        f = np.fft.rfftfreq(n, 1 / SR)
+        X /= np.sqrt(np.maximum(f, 500.0) / 500.0)[:, None]
+        x = np.fft.irfft(X, n, axis=0)
+    return 0.1 * x / x.std()
+
+
+def test_stft_inverse_is_exact():
+    x = noise(0.5, 1)[:, 0]
+    X = ref.stft(x)
+    assert X.shape == (1 + len(x) // ref.HOP, ref.N_FFT // 2 + 1)
+    assert np.allclose(ref.istft(X, len(x)), x, atol=1e-12)
+
+
+def test_lsd_of_a_signal_with_itself_is_zero():
+    x = noise()
+    for v in ev.lsd_bands(x, x, SR, 11000).values():
+        assert v == 0.0
+    assert ev.lsd(x[:, 0], x[:, 0]) == 0.0
+
+
+def test_lsd_is_the_nuwave2_definition():
+    # 10x the amplitude = 100x the power = 2 in log10 power in every bin
+    x = noise(1.0, 1, tilt=False)
+    assert ev.lsd(x, 10 * x) == pytest.approx(2.0, abs=1e-9)
+    # the clamp at 1e-8: silence against silence is 0, silence against a signal is finite
+    z = np.zeros_like(x)
+    assert ev.lsd(z, z) == 0.0
+    assert np.isfinite(ev.lsd(z, x))
+
+
+def test_lsd_grows_when_the_high_band_is_removed():
+    x = noise()
+    lp16 = ev.bandpass_fft(x, SR, 0, 16000)
+    lp8 = ev.bandpass_fft(x, SR, 0, 8000)
+    d16, d8 = ev.lsd(x, lp16), ev.lsd(x, lp8)
+    assert 0.3 < d16 < d8
+    b = ev.lsd_bands(x, lp8, SR, 8000)
+    assert b["hf"] > 3.0 and b["lf"] < 0.1
+    assert b["full"] == pytest.approx(d8)
+
+
+def test_hf_lsd_is_zero_when_only_the_low_band_differs():
+    x = noise()
+    y = x + 0.5 * ev.bandpass_fft(x, SR, 0, 3000)  # +3.5 dB below 3 kHz only
+    b = ev.lsd_bands(x, y, SR, 11000)
+    assert b["hf"] < 0.01  # only the two edge frames (reflect padding) see anything
+    assert b["lf"] > 0.1
+
+
+def test_hf_level_error():
+    x = noise()
+    assert ev.hf_level_error_db(x, 2 * x, SR, 11000) == pytest.approx(20 * np.log10(2), abs=1e-6)
+    assert ev.hf_level_error_db(x, ev.bandpass_fft(x, SR, 0, 10000), SR, 11000) < -40
+
+
+def test_coherence_identical_channels_is_one_and_independent_noise_is_zero():
+    m = noise(2.0, 1, seed=1)
+    same = np.repeat(m, 2, axis=1)
+    assert ev.hf_coherence(same, SR, 11000) == pytest.approx(1.0, abs=1e-6)
+    indep = noise(2.0, 2, seed=2)
+    assert ev.hf_coherence(indep, SR, 11000) < 0.05
+    assert np.isnan(ev.hf_coherence(m, SR, 11000))  # mono: not defined
+
+
+@pytest.mark.parametrize("delay", [1105, 0, 37, -250])
+def test_alignment_finds_a_known_delay(delay):
+    x = noise(1.5, 2, seed=3)
+    # what a codec gives back: band-limited, scaled, delayed, with a little noise
+    expected = 0.9 * ev.bandpass_fft(x, SR, 0, 11000) + 1e-3 * noise(1.5, 2, seed=4)
+    if delay >= 0:
+        y = np.concatenate([np.zeros((delay, 2)), expected, np.zeros((500, 2))])
+    else:
+        y = expected[-delay:]
+    d = ev.find_delay(x, y)
+    assert d == delay
+    al = ev.align(y, d, len(x))
+    assert al.shape == x.shape
+    s = max(0, -delay)
+    assert np.array_equal(al[s:], expected[s:])
+    assert not al[:s].any()
+
+
+def test_clipped_count():
+    assert ev.clipped(np.array([0.0, 0.5, 1.0, -1.0, 0.9999, 1.2])) == 3
+
+
+def test_detect_cutoff_finds_the_band_edge():
+    x = ev.bandpass_fft(noise(2.0), SR, 0, 11000)
+    x = x + 1e-5 * noise(2.0, seed=9, tilt=False)  # the leakage floor of a decoder, about -100 dB
+    assert abs(ref.detect_cutoff(x, SR) - 11000) < 300
+    assert ref.detect_cutoff(noise(2.0), SR) == SR / 2  # nothing removed
+
+
+def test_reference_method_raises_the_hf_energy_toward_the_original():
+    x = noise(2.0, 2, seed=5)
+    lp = ev.bandpass_fft(x, SR, 0, 11000) + 1e-5 * noise(2.0, 2, seed=6, tilt=False)
+    y = ref.reference_restore(lp, SR)
+    assert y.shape == lp.shape
+    before = ev.hf_level_error_db(x, lp, SR, 11100)
+    after = ev.hf_level_error_db(x, y, SR, 11100)
+    assert before < -40
+    assert abs(after) < 6.0
+    bx = ev.lsd_bands(x, lp, SR, 11100)
+    by = ev.lsd_bands(x, y, SR, 11100)
+    assert by["hf"] < 0.5 * bx["hf"]
+    # the band below the transition region is left as it was
+    assert ev.lsd(lp, y, SR, 0, 10000) < 1e-3
+    # mono in, mono out; a signal without a band edge is returned unchanged
+    assert ref.reference_restore(lp[:, 0], SR).shape == lp[:, 0].shape
+    w = noise(1.0)
+    assert np.array_equal(ref.reference_restore(w, SR), w)
