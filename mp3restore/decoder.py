@@ -21,7 +21,7 @@ from .frames import (hdr_channels, hdr_crc, hdr_lsf, hdr_mode, hdr_mode_ext, hdr
                      hdr_sr_index)
 from .huffman import huffman_decode
 from .hybrid import hybrid_lanes
-from .polyphase import HIST, shift_history, synth_block
+from .polyphase import BLOCK, HIST, LANES, WIDTH, shift_history, synth_block
 from .requantize import requantize, reorder
 from .scalefactors import read_scalefactors_lsf, read_scalefactors_mpeg1
 from .sideinfo import (BLOCK_TYPE, COUNT1, LAST_NONZERO, MIXED_BLOCK, N_FIELDS, PART2_3_LENGTH,
@@ -203,9 +203,6 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
         status[f - f0] = st
 
 
-SYNTH_BLOCK = 8  # granules per polyphase block (any value gives the same output)
-
-
 @njit
 def _emit(O, nb, rows, row0, ch, C, flat):
     """Write the ``nb`` granules of a polyphase block (``O[j, 18 b + t]``) to the PCM rows."""
@@ -234,19 +231,21 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
         Filterbank state, updated in place: the IMDCT overlap in the layout of
         :func:`~mp3restore.hybrid.hybrid_lanes` (``overlap[ch, t * 32 + sb]``)
         and the polyphase history of :func:`~mp3restore.polyphase.synth_block`
-        (``ring[ch]`` = its columns 0..14).  ``newest`` is not used.
+        (``ring[ch]`` = columns 0..14 of its ``H``: the DCT outputs ``A[m]`` of the
+        last 15 slots, oldest first).  ``newest`` is not used.
     pcm : float32[N, C]  output; granule ``g`` goes to rows ``(row0 + g) * 576 ...``
 
     Each channel runs on its own: the hybrid filterbank granule by granule,
-    the polyphase filterbank on blocks of ``SYNTH_BLOCK`` granules.
+    the polyphase filterbank on blocks of ``polyphase.BLOCK`` granules.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
     X = np.empty(576, np.float64)
     Z = np.empty(576, np.float64)
-    H = np.empty((32, HIST + 18 * SYNTH_BLOCK), np.float64)
-    O = np.empty((32, 18 * SYNTH_BLOCK), np.float32)  # the window rounds to the PCM type
-    rows = np.empty(SYNTH_BLOCK, np.int64)
+    S = np.empty((32, LANES), np.float64)
+    H = np.empty((32, WIDTH), np.float64)
+    O = np.empty((32, LANES), np.float32)  # the window rounds to the PCM type
+    rows = np.empty(BLOCK, np.int64)
     flat = pcm.reshape(-1)
     for ch in range(C):
         H[:, :HIST] = ring[ch]
@@ -254,16 +253,16 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
         for g in range(G):
             if ch >= coded[g]:
                 continue
-            hybrid_lanes(mdct[g, ch], block_type[g, ch], mixed[g, ch], overlap[ch], X, Z, H, HIST + 18 * nb)
+            hybrid_lanes(mdct[g, ch], block_type[g, ch], mixed[g, ch], overlap[ch], X, Z, S, 18 * nb)
             rows[nb] = g
             nb += 1
-            if nb == SYNTH_BLOCK:
-                synth_block(H, 18 * nb, O)
+            if nb == BLOCK:
+                synth_block(S, H, 18 * nb, O)
                 _emit(O, nb, rows, row0, ch, C, flat)
                 shift_history(H, 18 * nb)
                 nb = 0
         if nb > 0:
-            synth_block(H, 18 * nb, O)
+            synth_block(S, H, 18 * nb, O)
             _emit(O, nb, rows, row0, ch, C, flat)
             shift_history(H, 18 * nb)
         ring[ch] = H[:, :HIST]

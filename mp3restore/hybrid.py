@@ -31,7 +31,7 @@ The DCT-IV is computed as
   and odd terms, ``T_m = Te_m + To_m``, ``T_{8-m} = Te_m - To_m``, where the
   angles that are multiples of pi/6 need no general multiplication.
 
-That is 53 multiplications per subband (plus the window) instead of 648.
+That is 53 multiplications per subband (plus 36 for the window) instead of 648.
 The 12-point IMDCTs of short blocks use the same output symmetry around a
 direct 6-point DCT-IV.
 """
@@ -65,19 +65,6 @@ def _windows():
 WINDOWS = _windows()
 
 
-def _imdct_matrix(n):
-    """IMDCT matrix, x_i = sum_k X_k cos(pi / (2n) (2i + 1 + n/2)(2k + 1)), shape (n, n/2)."""
-    i = np.arange(n)[:, None]
-    k = np.arange(n // 2)[None, :]
-    return np.cos(np.pi / (2 * n) * (2 * i + 1 + n / 2) * (2 * k + 1))
-
-
-# windowed IMDCT-36 matrices per long block type (index 2 unused) and the windowed
-# IMDCT-12: the reference definitions (not used by the kernels)
-IMDCT36 = np.ascontiguousarray(np.stack([WINDOWS[t][:, None] * _imdct_matrix(36) for t in range(4)]))
-IMDCT12 = np.ascontiguousarray(WINDOWS[2, :12][:, None] * _imdct_matrix(12))
-
-
 def _imdct_output_map(n):
     """For an IMDCT of ``n`` outputs from the DCT-IV ``y`` of size ``n/2``:
     ``x[i] = sign[i] * y[src[i]]``."""
@@ -109,16 +96,16 @@ def _cos18(m, j):
 K01, K02, K04, K05, K07, K08 = (_cos18(0, j) for j in (1, 2, 4, 5, 7, 8))
 K21, K22, K24, K25, K27, K28 = (_cos18(2, j) for j in (1, 2, 4, 5, 7, 8))
 K31, K32, K34, K35, K37, K38 = (_cos18(3, j) for j in (1, 2, 4, 5, 7, 8))
-R3 = math.sqrt(3.0) / 2.0
+SQ3 = math.sqrt(3.0) / 2.0
 # r_m of the odd half
-R0, R1, R2, R3_, R4, R5, R6, R7, R8 = (0.5 / math.cos(math.pi * (2 * m + 1) / 36) for m in range(9))
+R0, R1, R2, R3, R4, R5, R6, R7, R8 = (0.5 / math.cos(math.pi * (2 * m + 1) / 36) for m in range(9))
 
 
 @njit(inline="always")
 def _t9(a0, a1, a2, a3, a4, a5, a6, a7, a8):
     """T(a)_m = sum_{j<9} a_j cos(pi j (2m+1) / 18) for m = 0..8."""
     h = a0 + 0.5 * a6
-    q = R3 * a3
+    q = SQ3 * a3
     te = h + a2 * K02 + a4 * K04 + a8 * K08
     to = a1 * K01 + q + a5 * K05 + a7 * K07
     t0 = te + to
@@ -132,7 +119,7 @@ def _t9(a0, a1, a2, a3, a4, a5, a6, a7, a8):
     t3 = te + to
     t5 = te - to
     te = a0 - a6 + 0.5 * (a2 - a4 - a8)
-    to = R3 * (a1 - a5 - a7)
+    to = SQ3 * (a1 - a5 - a7)
     t1 = te + to
     t7 = te - to
     t4 = a0 - a2 + a4 - a6 + a8
@@ -158,7 +145,7 @@ def _dct4_18(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x1
     o0 = f0 * R0
     o1 = f1 * R1
     o2 = f2 * R2
-    o3 = f3 * R3_
+    o3 = f3 * R3
     o4 = f4 * R4
     o5 = f5 * R5
     o6 = f6 * R6

@@ -10,20 +10,21 @@ which ``V = [A16..A31, 0, -A31..-A1, -A0, -A1..-A15]``.
 
 How the kernels compute it
 --------------------------
-*Slots are SIMD lanes.*  :func:`synth_block` takes the subband samples of many
-consecutive slots at once, one row per subband, ``H[k, 15 + s]`` for slot
-``s``, and every step is a loop over the slots, which the compiler vectorises.
+*Slots are SIMD lanes.*  :func:`synth_block` takes the subband samples of up
+to ``LANES`` consecutive slots at once, one row per subband (``S[k, s]``), and
+every step is one loop over the slots whose body is straight-line code, which
+the compiler vectorises.  The buffers have fixed row lengths (``LANES``,
+``HIST + LANES``) so that the row offsets are compile-time constants.
 
 *DCT-II.*  The fast recursive even/odd split of B. G. Lee (1984): for a
-size-``n`` block,
+size-``n`` transform,
 
     g[k] = S[k] + S[n-1-k],   h[k] = (S[k] - S[n-1-k]) / (2 cos((2k+1) pi / (2n))),
     A[2m] = DCT_{n/2}(g)[m],  A[2m+1] = DCT_{n/2}(h)[m] + DCT_{n/2}(h)[m+1]
 
-(80 multiplications and 209 additions for n = 32 instead of 1024 products).
-:func:`_dct32_plan` unrolls the recursion once, at import, into a list of
-in-place butterflies and a list of additions on the rows of ``H``; afterwards
-``A[n]`` of slot ``s`` is in ``H[A_POS[n], 15 + s]``.
+(80 multiplications and 209 additions for n = 32 instead of 1024 products),
+written out as :func:`_dct2` ... :func:`_dct16` and the top level in
+:func:`dct32_lanes`.  ``A[m]`` of slot ``s`` goes to ``H[m, HIST + s]``.
 
 *FIFO.*  ``V`` is never stored: every ``V`` value is ``+-A[n]`` of some slot,
 so the rows of ``H`` *are* the FIFO.  Columns ``0..14`` hold the ``A`` values
@@ -36,84 +37,126 @@ from the same 16 loaded rows.  The 16 products are added in tap order, with
 the signs of ``V`` folded into the coefficients (exact), so the sums are the
 same as those of the formula above term by term.
 """
+import math
+
 import numpy as np
 
 from ._jit import njit
 from .tables.synth_window import D as _D
 
 D = np.array(_D, np.float64)
-# DCT-II matrix of the matrixing (the reference definition; not used by the kernels)
-DCT32 = np.cos(np.pi / 64 * np.outer(np.arange(32), 2 * np.arange(32) + 1))
 HIST = 15  # slots of history the window needs before the first slot of a block
+BLOCK = 8  # granules per polyphase block
+LANES = 18 * BLOCK  # slots per block
+WIDTH = HIST + LANES  # row length of the history buffer H
 
 
-def _dct32_plan(n=32):
-    """Unroll Lee's recursion for a DCT-II of size ``n`` on an in-place buffer.
-
-    Returns ``(bf_i, bf_j, bf_c, add_i, add_j, pos)``: first, for every
-    butterfly ``q``, ``a, b = x[bf_i[q]], x[bf_j[q]]; x[bf_i[q]] = a + b;
-    x[bf_j[q]] = (a - b) * bf_c[q]``; then, for every ``q``,
-    ``x[add_i[q]] += x[add_j[q]]``; afterwards ``A[m]`` is in ``x[pos[m]]``.
-    """
-    bf_i, bf_j, bf_c, add_i, add_j = [], [], [], [], []
-
-    def split(where):
-        # ``where[k]``: buffer position holding input k of this sub-transform
-        size = len(where)
-        if size == 1:
-            return list(where)
-        half = size // 2
-        for k in range(half):
-            bf_i.append(where[k])
-            bf_j.append(where[size - 1 - k])
-            bf_c.append(0.5 / np.cos((2 * k + 1) * np.pi / (2 * size)))
-        even = split([where[k] for k in range(half)])
-        odd = split([where[size - 1 - k] for k in range(half)])
-        # the sub-transforms' additions were appended by the calls above, so they run first
-        for m in range(half - 1):
-            add_i.append(odd[m])
-            add_j.append(odd[m + 1])
-        out = []
-        for m in range(half):
-            out.append(even[m])
-            out.append(odd[m])
-        return out
-
-    pos = split(list(range(n)))
-    return (np.array(bf_i, np.int64), np.array(bf_j, np.int64), np.array(bf_c, np.float64),
-            np.array(add_i, np.int64), np.array(add_j, np.int64), np.array(pos, np.int64))
+def _lee(n):
+    """The factors 1 / (2 cos((2k + 1) pi / (2n))) of a size-``n`` split, k < n/2."""
+    return tuple(0.5 / math.cos((2 * k + 1) * math.pi / (2 * n)) for k in range(n // 2))
 
 
-BF_I, BF_J, BF_C, ADD_I, ADD_J, A_POS = _dct32_plan()
+(L2_0,) = _lee(2)
+L4_0, L4_1 = _lee(4)
+L8_0, L8_1, L8_2, L8_3 = _lee(8)
+L16_0, L16_1, L16_2, L16_3, L16_4, L16_5, L16_6, L16_7 = _lee(16)
+(L32_0, L32_1, L32_2, L32_3, L32_4, L32_5, L32_6, L32_7,
+ L32_8, L32_9, L32_10, L32_11, L32_12, L32_13, L32_14, L32_15) = _lee(32)
+
+
+@njit(inline="always")
+def _dct2(x0, x1):
+    return x0 + x1, (x0 - x1) * L2_0
+
+
+@njit(inline="always")
+def _dct4(x0, x1, x2, x3):
+    g0, g1 = _dct2(x0 + x3, x1 + x2)
+    h0, h1 = _dct2((x0 - x3) * L4_0, (x1 - x2) * L4_1)
+    return g0, h0 + h1, g1, h1
+
+
+@njit(inline="always")
+def _dct8(x0, x1, x2, x3, x4, x5, x6, x7):
+    g0, g1, g2, g3 = _dct4(x0 + x7, x1 + x6, x2 + x5, x3 + x4)
+    h0, h1, h2, h3 = _dct4((x0 - x7) * L8_0, (x1 - x6) * L8_1, (x2 - x5) * L8_2, (x3 - x4) * L8_3)
+    return g0, h0 + h1, g1, h1 + h2, g2, h2 + h3, g3, h3
+
+
+@njit(inline="always")
+def _dct16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15):
+    g0, g1, g2, g3, g4, g5, g6, g7 = _dct8(x0 + x15, x1 + x14, x2 + x13, x3 + x12,
+                                           x4 + x11, x5 + x10, x6 + x9, x7 + x8)
+    h0, h1, h2, h3, h4, h5, h6, h7 = _dct8((x0 - x15) * L16_0, (x1 - x14) * L16_1,
+                                           (x2 - x13) * L16_2, (x3 - x12) * L16_3,
+                                           (x4 - x11) * L16_4, (x5 - x10) * L16_5,
+                                           (x6 - x9) * L16_6, (x7 - x8) * L16_7)
+    return (g0, h0 + h1, g1, h1 + h2, g2, h2 + h3, g3, h3 + h4,
+            g4, h4 + h5, g5, h5 + h6, g6, h6 + h7, g7, h7)
 
 
 @njit
-def dct32_lanes(H, c, n):
-    """In place: DCT-II of size 32 of each column ``c .. c + n - 1`` of ``H`` float64[32, :].
-
-    Input ``k`` of a column is row ``k``; afterwards ``A[m]`` is in row ``A_POS[m]``.
-    """
-    for q in range(BF_I.shape[0]):
-        a = H[BF_I[q], c:c + n]
-        b = H[BF_J[q], c:c + n]
-        f = BF_C[q]
-        for s in range(n):
-            u = a[s]
-            v = b[s]
-            a[s] = u + v
-            b[s] = (u - v) * f
-    for q in range(ADD_I.shape[0]):
-        a = H[ADD_I[q], c:c + n]
-        b = H[ADD_J[q], c:c + n]
-        for s in range(n):
-            a[s] += b[s]
+def dct32_lanes(S, H, n):
+    """DCT-II of size 32 of slots ``s < n``: ``S`` float64[32, LANES] (input ``k`` of
+    slot ``s`` in ``S[k, s]``) to ``H`` float64[32, WIDTH] (``A[m]`` in ``H[m, HIST + s]``)."""
+    x = S.reshape(-1)  # flat, so that the row offsets below are constants
+    a = H.reshape(-1)[HIST:]
+    for s in range(n):
+        x0, x1, x2, x3 = x[s], x[LANES + s], x[2 * LANES + s], x[3 * LANES + s]
+        x4, x5, x6, x7 = x[4 * LANES + s], x[5 * LANES + s], x[6 * LANES + s], x[7 * LANES + s]
+        x8, x9, x10, x11 = x[8 * LANES + s], x[9 * LANES + s], x[10 * LANES + s], x[11 * LANES + s]
+        x12, x13, x14, x15 = x[12 * LANES + s], x[13 * LANES + s], x[14 * LANES + s], x[15 * LANES + s]
+        x16, x17, x18, x19 = x[16 * LANES + s], x[17 * LANES + s], x[18 * LANES + s], x[19 * LANES + s]
+        x20, x21, x22, x23 = x[20 * LANES + s], x[21 * LANES + s], x[22 * LANES + s], x[23 * LANES + s]
+        x24, x25, x26, x27 = x[24 * LANES + s], x[25 * LANES + s], x[26 * LANES + s], x[27 * LANES + s]
+        x28, x29, x30, x31 = x[28 * LANES + s], x[29 * LANES + s], x[30 * LANES + s], x[31 * LANES + s]
+        g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = _dct16(
+            x0 + x31, x1 + x30, x2 + x29, x3 + x28, x4 + x27, x5 + x26, x6 + x25, x7 + x24,
+            x8 + x23, x9 + x22, x10 + x21, x11 + x20, x12 + x19, x13 + x18, x14 + x17, x15 + x16)
+        h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15 = _dct16(
+            (x0 - x31) * L32_0, (x1 - x30) * L32_1, (x2 - x29) * L32_2, (x3 - x28) * L32_3,
+            (x4 - x27) * L32_4, (x5 - x26) * L32_5, (x6 - x25) * L32_6, (x7 - x24) * L32_7,
+            (x8 - x23) * L32_8, (x9 - x22) * L32_9, (x10 - x21) * L32_10, (x11 - x20) * L32_11,
+            (x12 - x19) * L32_12, (x13 - x18) * L32_13, (x14 - x17) * L32_14, (x15 - x16) * L32_15)
+        a[s] = g0
+        a[WIDTH + s] = h0 + h1
+        a[2 * WIDTH + s] = g1
+        a[3 * WIDTH + s] = h1 + h2
+        a[4 * WIDTH + s] = g2
+        a[5 * WIDTH + s] = h2 + h3
+        a[6 * WIDTH + s] = g3
+        a[7 * WIDTH + s] = h3 + h4
+        a[8 * WIDTH + s] = g4
+        a[9 * WIDTH + s] = h4 + h5
+        a[10 * WIDTH + s] = g5
+        a[11 * WIDTH + s] = h5 + h6
+        a[12 * WIDTH + s] = g6
+        a[13 * WIDTH + s] = h6 + h7
+        a[14 * WIDTH + s] = g7
+        a[15 * WIDTH + s] = h7 + h8
+        a[16 * WIDTH + s] = g8
+        a[17 * WIDTH + s] = h8 + h9
+        a[18 * WIDTH + s] = g9
+        a[19 * WIDTH + s] = h9 + h10
+        a[20 * WIDTH + s] = g10
+        a[21 * WIDTH + s] = h10 + h11
+        a[22 * WIDTH + s] = g11
+        a[23 * WIDTH + s] = h11 + h12
+        a[24 * WIDTH + s] = g12
+        a[25 * WIDTH + s] = h12 + h13
+        a[26 * WIDTH + s] = g13
+        a[27 * WIDTH + s] = h13 + h14
+        a[28 * WIDTH + s] = g14
+        a[29 * WIDTH + s] = h14 + h15
+        a[30 * WIDTH + s] = g15
+        a[31 * WIDTH + s] = h15
 
 
 @njit
 def _window_pair(H, j, n, O):
     """Outputs ``j`` and ``32 - j`` (1 <= j <= 15) of ``n`` slots into rows of ``O``."""
-    e = A_POS[16 + j]  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
-    o = A_POS[16 - j]  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
+    e = 16 + j  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
+    o = 16 - j  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
     h0 = H[e, 15:15 + n]
     h1 = H[o, 14:14 + n]
     h2 = H[e, 13:13 + n]
@@ -157,23 +200,22 @@ def _window_pair(H, j, n, O):
 @njit
 def _window_edges(H, n, O):
     """Outputs 0 (V[0] = A[16], V[32] = -A[16]) and 16 (V[16] = 0, V[48] = -A[0])."""
-    r = A_POS[16]
-    h0 = H[r, 15:15 + n]
-    h1 = H[r, 14:14 + n]
-    h2 = H[r, 13:13 + n]
-    h3 = H[r, 12:12 + n]
-    h4 = H[r, 11:11 + n]
-    h5 = H[r, 10:10 + n]
-    h6 = H[r, 9:9 + n]
-    h7 = H[r, 8:8 + n]
-    h8 = H[r, 7:7 + n]
-    h9 = H[r, 6:6 + n]
-    h10 = H[r, 5:5 + n]
-    h11 = H[r, 4:4 + n]
-    h12 = H[r, 3:3 + n]
-    h13 = H[r, 2:2 + n]
-    h14 = H[r, 1:1 + n]
-    h15 = H[r, 0:n]
+    h0 = H[16, 15:15 + n]
+    h1 = H[16, 14:14 + n]
+    h2 = H[16, 13:13 + n]
+    h3 = H[16, 12:12 + n]
+    h4 = H[16, 11:11 + n]
+    h5 = H[16, 10:10 + n]
+    h6 = H[16, 9:9 + n]
+    h7 = H[16, 8:8 + n]
+    h8 = H[16, 7:7 + n]
+    h9 = H[16, 6:6 + n]
+    h10 = H[16, 5:5 + n]
+    h11 = H[16, 4:4 + n]
+    h12 = H[16, 3:3 + n]
+    h13 = H[16, 2:2 + n]
+    h14 = H[16, 1:1 + n]
+    h15 = H[16, 0:n]
     a0, a1, a2, a3 = D[0], -D[32], D[64], -D[96]
     a4, a5, a6, a7 = D[128], -D[160], D[192], -D[224]
     a8, a9, a10, a11 = D[256], -D[288], D[320], -D[352]
@@ -183,15 +225,14 @@ def _window_edges(H, n, O):
         o0[s] = (a0 * h0[s] + a1 * h1[s] + a2 * h2[s] + a3 * h3[s] + a4 * h4[s] + a5 * h5[s]
                  + a6 * h6[s] + a7 * h7[s] + a8 * h8[s] + a9 * h9[s] + a10 * h10[s] + a11 * h11[s]
                  + a12 * h12[s] + a13 * h13[s] + a14 * h14[s] + a15 * h15[s])
-    r = A_POS[0]
-    g1 = H[r, 14:14 + n]
-    g3 = H[r, 12:12 + n]
-    g5 = H[r, 10:10 + n]
-    g7 = H[r, 8:8 + n]
-    g9 = H[r, 6:6 + n]
-    g11 = H[r, 4:4 + n]
-    g13 = H[r, 2:2 + n]
-    g15 = H[r, 0:n]
+    g1 = H[0, 14:14 + n]
+    g3 = H[0, 12:12 + n]
+    g5 = H[0, 10:10 + n]
+    g7 = H[0, 8:8 + n]
+    g9 = H[0, 6:6 + n]
+    g11 = H[0, 4:4 + n]
+    g13 = H[0, 2:2 + n]
+    g15 = H[0, 0:n]
     c1, c3, c5, c7 = -D[48], -D[112], -D[176], -D[240]
     c9, c11, c13, c15 = -D[304], -D[368], -D[432], -D[496]
     o16 = O[16, :n]
@@ -201,16 +242,19 @@ def _window_edges(H, n, O):
 
 
 @njit
-def synth_block(H, n, O):
-    """Polyphase synthesis of ``n`` consecutive slots.
+def synth_block(S, H, n, O):
+    """Polyphase synthesis of ``n <= LANES`` consecutive slots.
 
-    ``H`` float64[32, >= 15 + n]: columns ``0..14`` the state (``A`` values of
-    the 15 previous slots, rows in ``A_POS`` order), column ``15 + s`` the 32
-    subband samples of slot ``s`` (destroyed).  ``O`` float32 or float64[32, >= n]
-    receives sample ``j`` of slot ``s`` in ``O[j, s]`` (rounded once, on the store).  Afterwards the state
-    of the next block is in ``H[:, n:n + 15]`` (see :func:`shift_history`).
+    ``S`` float64[32, LANES]: the 32 subband samples of slot ``s`` in column
+    ``s``.  ``H`` float64[32, WIDTH]: columns ``0..14`` hold the state (``A``
+    values of the 15 previous slots); the block's ``A`` values go to columns
+    ``15 ..``.  ``O`` float32 or float64[32, >= n] receives sample ``j`` of
+    slot ``s`` in ``O[j, s]`` (rounded once, on the store).  Afterwards
+    :func:`shift_history` prepares ``H`` for the next block.
     """
-    dct32_lanes(H, HIST, n)
+    if S.shape[1] != LANES or H.shape[1] != WIDTH or n > LANES:
+        raise ValueError("synth_block: S must be [32, LANES], H [32, WIDTH], n <= LANES")
+    dct32_lanes(S, H, n)
     _window_edges(H, n, O)
     for j in range(1, 16):
         _window_pair(H, j, n, O)
@@ -235,45 +279,48 @@ def _ring_to_history(ring, newest, H):
     for d in range(1, 16):
         v = ring[(newest + d - 1) & 15]
         c = HIST - d
-        H[A_POS[0], c] = -v[48]
+        H[0, c] = -v[48]
         for m in range(1, 16):
-            H[A_POS[m], c] = -v[48 + m]
+            H[m, c] = -v[48 + m]
         for m in range(16, 32):
-            H[A_POS[m], c] = v[m - 16]
+            H[m, c] = v[m - 16]
 
 
 @njit
-def _history_to_ring(H, c0, n, ring, newest):
-    """Push the V vectors of columns ``c0 .. c0 + n - 1`` (DCT outputs) into ``ring``."""
-    for c in range(c0, c0 + n):
+def _history_to_ring(H, n, ring, newest):
+    """Push the V vectors of the slots in columns ``15 .. 15 + n - 1`` into ``ring``."""
+    for c in range(HIST, HIST + n):
         newest = (newest - 1) & 15
         v = ring[newest]
-        a = H[A_POS[0], c]
+        a = H[0, c]
         v[48] = -a
         v[16] = 0.0
         for m in range(1, 16):
-            a = H[A_POS[m], c]
+            a = H[m, c]
             v[48 - m] = -a
             v[48 + m] = -a
         for m in range(16, 32):
-            a = H[A_POS[m], c]
+            a = H[m, c]
             v[m - 16] = a
             v[48 - m] = -a
     return newest
 
 
 @njit
-def _run_ring(S, n, ring, newest, out, o, stride):
-    """``n`` slots ``S[k, s]`` through the FIFO ``ring``; returns the new ``newest``."""
-    H = np.empty((32, HIST + n), np.float64)
+def _run_ring(y, n, ring, newest, out, o, stride):
+    """``n <= 18`` slots ``y[k * n + s]`` through the FIFO ``ring``; returns the new ``newest``."""
+    S = np.zeros((32, LANES), np.float64)
+    for k in range(32):
+        for s in range(n):
+            S[k, s] = y[k * n + s]
+    H = np.zeros((32, WIDTH), np.float64)
     _ring_to_history(ring, newest, H)
-    H[:, HIST:] = S[:, :n]
     O = np.empty((32, n), np.float64)
-    synth_block(H, n, O)
+    synth_block(S, H, n, O)
     for s in range(n):
         for j in range(32):
             out[o + (s * 32 + j) * stride] = O[j, s]
-    return _history_to_ring(H, HIST, n, ring, newest)
+    return _history_to_ring(H, n, ring, newest)
 
 
 @njit
@@ -283,8 +330,7 @@ def synth_slot(s, ring, newest, out, o, stride):
     ``out[o + j * stride]`` receives sample ``j`` (flat float32 output array).
     Unlike :func:`synth_granule`, ``newest`` is the row the new slot goes to.
     """
-    S = s.copy().reshape(32, 1)
-    _run_ring(S, 1, ring, (newest + 1) & 15, out, o, stride)
+    _run_ring(s, 1, ring, (newest + 1) & 15, out, o, stride)
 
 
 @njit
@@ -296,4 +342,4 @@ def synth_granule(y, ring, newest, out, o, stride, s):
     ``s``: unused (kept for the interface).  Same arithmetic as
     :func:`synth_block`.
     """
-    return _run_ring(y.reshape(32, 18), 18, ring, newest, out, o, stride)
+    return _run_ring(y, 18, ring, newest, out, o, stride)

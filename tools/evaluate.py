@@ -67,7 +67,6 @@ import concurrent.futures as cf
 import datetime
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import time
