@@ -61,6 +61,7 @@ class Restorer:
 
         self.slope_hist = np.full((channels, HISTORY), np.nan)
         self.hole_runs = np.zeros((channels, 22), np.int32)
+        self.prev_level = np.full(channels, -200.0)
 
     def process(self, mdct, gi, sf, coded, first_granule):
         """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place."""
@@ -70,7 +71,7 @@ class Restorer:
 
         p = self.plan
         restore_chunk(mdct, gi, sf, coded, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
-                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs)
+                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs, self.prev_level)
 
 
 def plan_for(info, mdct, block_type, bandwidth=None):

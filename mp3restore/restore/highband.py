@@ -12,7 +12,9 @@ the coded band ``kf`` are filled up to ``kt``:
   never rising, with the extra roll-off real music has up high);
 * **tonality**: each line is ``gain * (sqrt(1-r) * patch / rms + sqrt(r) * noise)``
   with the noise fraction ``r`` from the source's noisiness, growing with
-  frequency (per subband); zero lines in the patch take noise only;
+  frequency (per subband); zero lines in the patch take noise only; short
+  windows (transients) get a pure patch, as SBR adds no noise in transient
+  segments;
 * **stereo**: the noise of the second channel is correlated with the first's as
   the two source ranges are (the patches themselves come from each channel's
   own low band), so the high band has the image the coded band has.
@@ -61,7 +63,10 @@ def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
     """Fill lines ``kf..kt`` of ``x`` (window ``w``, or long when ``w < 0``).
 
     ``step``: patch shift unit (36 long / 12 short); ``level_db``/``slope``:
-    envelope at ``kf`` and above it; ``r0``: noise fraction at ``kf``;
+    envelope at ``kf`` and above it; ``r0``: noise fraction at ``kf`` (0: a
+    pure patch, no noise at all, used for the short windows of transients:
+    a shifted copy keeps the attack where it is, noise would spread over the
+    window and ahead of the attack);
     ``rho``: correlation to channel 0's noise (channel ``c`` > 0).
     """
     half = kf // 2
@@ -87,7 +92,7 @@ def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
             v = x[i] if w < 0 else x[short_index(i, w)]
             ss += v * v
         rms = np.sqrt(ss / (e - d))
-        r = r0 + (1.0 - r0) * 0.5 * (0.5 * (d + e) - kf) / span
+        r = r0 + (1.0 - r0) * 0.5 * (0.5 * (d + e) - kf) / span if r0 > 0.0 else 0.0
         cp = np.sqrt(1.0 - r) / rms if rms > 0.0 else 0.0
         cn = np.sqrt(r)
         for k in range(d, e):
@@ -97,7 +102,10 @@ def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
             n = uniform(gabs, 0, k + salt_w, salt)
             if c > 0:
                 n = rho * n + rho2 * uniform(gabs, c, k + salt_w, salt)
-            y = cp * v + cn * n if v != 0.0 else n
+            if v != 0.0:
+                y = cp * v + cn * n
+            else:
+                y = n if r0 > 0.0 else 0.0
             o = k if w < 0 else short_index(k, w)
             x[o] = g * y
         d = e
@@ -105,13 +113,27 @@ def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
 
 @njit
 def envelope_at(x, kf, w):
-    """Level (dB per line, at ``kf``), raw slope and flatness of the octave below ``kf``."""
+    """Level (dB per line, at ``kf``), raw slope and flatness of the octave below ``kf``.
+
+    The level is the fitted line extrapolated to ``kf``, but never above the
+    mean power actually coded just below (``0.8 kf .. 0.95 kf``, short of the
+    encoder's transition band): a fit over an octave that holds a steep fall
+    would otherwise put a loud high band above content that had ended.
+    """
     a = max(1, kf // 2)
     b = max(a + 1, (kf * 31) // 32)  # leave out the encoder's transition band
     level, slope, n = fit_envelope(x, a, b, w)
     # extrapolate the fitted line from b up to kf
     level += slope * np.log2(kf / b)
-    return level, slope, n, flatness(x, a, b, w)
+    lo = (kf * 4) // 5
+    hi = max(lo + 1, (kf * 19) // 20)
+    p = 0.0
+    for k in range(lo, hi):
+        v = x[k] if w < 0 else x[short_index(k, w)]
+        p += v * v
+    p /= hi - lo
+    cap = 10.0 * np.log10(p) if p > 0.0 else -200.0
+    return min(level, cap), slope, n, flatness(x, a, b, w)
 
 
 @njit

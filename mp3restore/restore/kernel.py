@@ -31,17 +31,24 @@ def _last_nonzero(x):
 
 @njit
 def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
-                  slope_hist, hole_runs):
+                  slope_hist, hole_runs, prev_level):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
     stream index of the first granule (seeds the noise); state arrays
-    ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule)
-    and ``hole_runs`` int32[C, 22] are updated.
+    ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule),
+    ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
+    of the previous granule, -200 when none) are updated.
+
+    Transients: a start block (type 1) is followed by short blocks, so its top
+    octave holds the attack's energy; its high band takes the lower of its own
+    level and the previous granule's, and no holes are filled there, so nothing
+    is smeared ahead of the attack (pre-echo).
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
     pw = np.empty(22)
+    level_seen = np.empty(C)
     for g in range(G):
         gabs = gabs0 + g
         slot = gabs % HISTORY
@@ -49,12 +56,14 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
             slope_hist[c, slot] = np.nan
         nc = min(C, coded[g])
         bt = gi[g, 0, BLOCK_TYPE]
+        for c in range(C):
+            level_seen[c] = -200.0
         kl = 0
         for c in range(nc):
             kl = max(kl, _last_nonzero(mdct[g, c]))
         if kl > 0:
             if bt != 2:
-                if do_holes:
+                if do_holes and bt != 1:
                     for c in range(nc):
                         fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, _last_nonzero(mdct[g, c]),
                                    hole_runs[c], gabs, c, salt, strength, pw)
@@ -70,6 +79,9 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                             slope_hist[c, slot] = slope
                         if n == 0:
                             continue
+                        level_seen[c] = level
+                        if bt == 1:
+                            level = min(level, prev_level[c])
                         s = _mean_slope(slope_hist[c], slope)
                         fill(x, kf, kt, 36, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, -1,
                              strength)
@@ -91,8 +103,9 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         if n == 0:
                             continue
                         s = _mean_slope(slope_hist[c], slope)
-                        fill(x, kf, kts, 12, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, w,
-                             strength)
+                        fill(x, kf, kts, 12, level, clamp_slope(s), 0.0, rho, gabs, c, salt, w, strength)
+        for c in range(C):
+            prev_level[c] = level_seen[c]
         for c in range(nc, C):
             for k in range(576):
                 mdct[g, c, k] = mdct[g, 0, k]

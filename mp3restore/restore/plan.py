@@ -24,6 +24,12 @@ _LOWPASS_BY_KBPS = np.array([
     (128, 17000), (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500),
 ], dtype=np.float64)
 CLIFF_RATIO = 0.8
+# a stream whose band just below the cutoff (0.8..0.95 of it) is this far below
+# the band a little lower (0.45..0.65) has a cliff *inside* its coded band: the
+# content ended there and what looks like the cutoff is the encoder coding faint
+# noise above a source that was band-limited before encoding (music falls maybe
+# 5-15 dB over that distance)
+INNER_CLIFF_DB = -30.0
 DEFAULT_BANDWIDTH = 20000.0
 
 
@@ -71,6 +77,19 @@ def measured_cutoff_line(mdct, block_type):
     return int(np.percentile(last[use], 90))
 
 
+def inner_drop_db(mdct, block_type, cutoff_line):
+    """Mean power per line just below the cutoff relative to a little lower (long blocks, lookahead)."""
+    x = mdct[block_type != 2]
+    if len(x) == 0 or cutoff_line < 20:
+        return 0.0
+    p = np.mean(x.astype(np.float64) ** 2, axis=0)  # x: [granule-channels, 576]
+    top = p[int(0.8 * cutoff_line):int(0.95 * cutoff_line)].mean()
+    below = p[int(0.45 * cutoff_line):int(0.65 * cutoff_line)].mean()
+    if below <= 0.0:
+        return -200.0
+    return float(10 * np.log10(max(top, 1e-30) / below))
+
+
 def count_holes(mdct, block_type, sfb_long):
     """Zeroed long bands with non-zero bands on both sides (within two), below the last non-zero line."""
     use = block_type != 2
@@ -114,6 +133,10 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     if (info.lowpass and info.lowpass >= target) or cutoff_line >= target_line - 18:
         return plan(False, False, "the coded band already reaches the target bandwidth (wideband stream)")
     if measured < CLIFF_RATIO * min(expected, target):
-        return plan(False, True, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
-                                 "keeps at this bit rate: band-limited at the source, no treble invented")
+        return plan(False, False, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
+                                  "keeps at this bit rate: band-limited at the source, left alone")
+    drop = inner_drop_db(mdct, block_type, cutoff_line)
+    if drop < INNER_CLIFF_DB:
+        return plan(False, False, f"the spectrum falls {-drop:.0f} dB inside the coded band: the content ended "
+                                  "below the cutoff (band-limited at the source), left alone")
     return plan(True, True, f"encoder lowpass at {cutoff:.0f} Hz: regenerate up to {target:.0f} Hz")
