@@ -63,6 +63,7 @@ Work is spread over at most 2 processes.
 from __future__ import annotations
 
 import argparse
+import os
 import concurrent.futures as cf
 import datetime
 import json
@@ -123,10 +124,20 @@ def encode(pcm: np.ndarray, sr: int, bit_rate=None, vbr=None, out_sr=None, quali
     return bytes(e.encode(np.ascontiguousarray(pcm, dtype=np.int16).tobytes()) + e.flush())
 
 
+# restoration's target bandwidth for mp3restore AND the reference method
+# (--bandwidth, passed to worker processes through the environment;
+# None = mp3restore's default, 20 kHz or Nyquist)
+BANDWIDTH = float(os.environ["MP3RESTORE_EVAL_BANDWIDTH"]) if os.environ.get("MP3RESTORE_EVAL_BANDWIDTH") else None
+
+
+def target_hz(sr: int = SR) -> float:
+    return min(BANDWIDTH or 20000.0, sr / 2)
+
+
 def decode(mp3: bytes, restore: bool):
     """mp3restore float32 output, always (n, C), and the sample rate."""
     import mp3restore
-    y, sr = mp3restore.read(mp3, restore=restore, always_2d=True)
+    y, sr = mp3restore.read(mp3, restore=restore, always_2d=True, bandwidth=BANDWIDTH)
     return y, sr
 
 
@@ -311,7 +322,7 @@ def pre_echo(setting_name: str, cutoff: float) -> dict:
     yr, _ = decode(mp3, True)
     d = find_delay(orig, yp)
     sig = {"original": orig, "plain": align(yp, d, len(orig)), "restored": align(yr, d, len(orig))}
-    sig["reference"] = reference_restore(sig["plain"], sr)
+    sig["reference"] = reference_restore(sig["plain"], sr, top=target_hz(sr))
     top = min(sr / 2, HF_TOP)
     tiny = 1e-20
 
@@ -381,7 +392,7 @@ def evaluate_clip(path: str, settings: list[str], cutoffs: dict, out_dir: str, p
         cutoff = float(info.lowpass) if info.lowpass else cutoffs[s]
         dec = {"plain": align(yp, d, n), "restored": align(yr, d, n)}
         blind = detect_cutoff(dec["plain"], sr)
-        dec["reference"] = reference_restore(dec["plain"], sr)
+        dec["reference"] = reference_restore(dec["plain"], sr, top=target_hz(sr))
         kc = cutoff_bin(cutoff, sr)
         if cutoff not in coh_o:
             coh_o[cutoff] = hf_coherence(orig, sr, cutoff)
@@ -410,7 +421,7 @@ def evaluate_clip(path: str, settings: list[str], cutoffs: dict, out_dir: str, p
     L_lp = log_spec(power_spec(lpo))
     neg = {"clip": name, "delay": d}
     decs = {"plain": align(yp, d, n), "restored": align(yr, d, n)}
-    decs["reference"] = reference_restore(decs["plain"], sr)
+    decs["reference"] = reference_restore(decs["plain"], sr, top=target_hz(sr))
     Ps = {m: power_spec(v) for m, v in decs.items()}
     for m in METHODS:
         neg[f"lsd_{m}"] = lsd_logs(L_lp, log_spec(Ps[m]))
@@ -636,9 +647,16 @@ def main(argv=None):
     ap.add_argument("--settings", help=f"comma-separated, from {','.join(SETTINGS)}")
     ap.add_argument("--workers", type=int, default=2, help="processes (1 or 2)")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--bandwidth", type=float, default=None,
+                    help="target bandwidth in Hz for restoration and the reference method "
+                         "(default: mp3restore's, 20 kHz)")
     args = ap.parse_args(argv)
     t0 = time.time()
 
+    global BANDWIDTH
+    if args.bandwidth:
+        BANDWIDTH = args.bandwidth
+        os.environ["MP3RESTORE_EVAL_BANDWIDTH"] = str(args.bandwidth)
     paths = sorted(p for p in args.originals.glob("*.wav"))
     if not paths:
         sys.exit(f"evaluate: no .wav files in {args.originals} (run tools/fetch_originals.py)")
