@@ -248,7 +248,8 @@ def synthesize(coefficients, *, gapless=True):
         b = min(G, a + chunk)
         state.run(mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576])
         if headroom is not None:
-            headroom.apply(pcm[a * 576:b * 576], mdct[a:b], plain[a:b], bt[a:b], mx[a:b], coded[a:b])
+            headroom.apply(pcm[a * 576:b * 576], lambda i, j, a=a: mdct[a + i:a + j] - plain[a + i:a + j],
+                           bt[a:b], mx[a:b], coded[a:b])
     s0 = c.first_sample
     if gapless:
         a = max(c.trim_start, s0) - s0

@@ -62,16 +62,33 @@ class Restorer:
         self.slope_hist = np.full((channels, HISTORY), np.nan)
         self.hole_runs = np.zeros((channels, 22), np.int32)
         self.prev_level = np.full(channels, -200.0)
+        self._filled = None
+        self._mdct = None
 
     def process(self, mdct, gi, sf, coded, first_granule):
-        """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place."""
+        """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place.
+
+        Afterwards :meth:`added` gives what was added to these granules."""
         if not self.active or len(mdct) == 0:
             return
         from .kernel import restore_chunk
 
         p = self.plan
+        G, C = mdct.shape[:2]
+        if self._filled is None or len(self._filled) < G:
+            self._filled = np.empty((G, C, 5), np.int32)
+        self._mdct = mdct
         restore_chunk(mdct, gi, sf, coded, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
-                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs, self.prev_level)
+                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs, self.prev_level,
+                      self._filled[:G])
+
+    def added(self, a, b):
+        """float32[b - a, C, 576]: what the last :meth:`process` added to its granules ``a..b``."""
+        from .kernel import added_lines
+
+        out = np.empty((b - a,) + self._mdct.shape[1:], np.float32)
+        added_lines(self._mdct[a:b], self._filled[a:b], self.sfb_long, out)
+        return out
 
 
 def plan_for(info, mdct, block_type, bandwidth=None):

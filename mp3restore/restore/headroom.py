@@ -2,10 +2,10 @@
 
 Synthesis is linear, so the restored output is ``plain + added`` where
 ``added`` is the synthesis of what restoration put into the coefficients.
-When a chunk's restored output exceeds full scale, ``added`` is synthesized
-exactly for that chunk (from a zero state two granules back: the filterbank
-remembers less than two granules, so the result is the same as from the stream
-start) and, in each granule where ``plain + added`` would exceed
+When a granule's restored output exceeds full scale, ``added`` is synthesized
+exactly for the overshooting granules (from a zero state two granules back:
+the filterbank remembers less than two granules, so the result is the same as
+from the stream start) and, in each granule where ``plain + added`` would exceed
 ``max(LIMIT, |plain|)``, ``added`` is scaled by the largest factor that keeps
 it in range.  Granules without overshoot are untouched, so the result does not
 depend on how the stream is cut into chunks.
@@ -42,13 +42,20 @@ def granule_gains(pcm, added, gains):
 
 
 @njit
-def exceeds(pcm, limit):
-    """True when any sample of ``pcm`` is beyond +-``limit``."""
+def overshooting_granules(pcm, limit, out):
+    """``out[g]`` = True when granule ``g`` of ``pcm`` has a sample beyond +-``limit``; returns the count."""
+    n = 0
     flat = pcm.reshape(-1)
-    for i in range(flat.shape[0]):
-        if flat[i] > limit or flat[i] < -limit:
-            return True
-    return False
+    per = 576 * pcm.shape[1]
+    for g in range(out.shape[0]):
+        hit = False
+        for i in range(g * per, (g + 1) * per):
+            if flat[i] > limit or flat[i] < -limit:
+                hit = True
+                break
+        out[g] = hit
+        n += hit
+    return n
 
 
 @njit
@@ -70,26 +77,47 @@ class Headroom:
         self.tail_mx = np.zeros((0, channels), np.int32)
         self.tail_coded = np.zeros(0, np.int32)
 
-    def apply(self, pcm, mdct, plain, block_type, mixed, coded):
-        """``pcm`` float32[G*576, C]: output of the restored ``mdct`` float32[G, C, 576]
-        whose unrestored coefficients are ``plain``; fixed in place."""
+    def apply(self, pcm, added, block_type, mixed, coded):
+        """Keep what restoration added to these G granules from clipping.
+
+        ``pcm`` float32[G*576, C]: restored output, fixed in place;
+        ``added(a, b)`` returns float32[b - a, C, 576], the coefficients restoration
+        added to granules ``a..b`` (asked for only when needed: the last two
+        granules, and each run of overshooting granules with the two before it)."""
         from ..decoder import SynthState
 
-        G, C = mdct.shape[:2]
-        if G and exceeds(pcm, LIMIT):
+        G = len(block_type)
+        C = pcm.shape[1]
+        if G == 0:
+            return
+        over = np.zeros(G, np.bool_)
+        if overshooting_granules(pcm, LIMIT, over):
             k = len(self.tail)
-            added_mdct = np.concatenate([self.tail, mdct - plain])
-            bt = np.concatenate([self.tail_bt, block_type])
-            mx = np.concatenate([self.tail_mx, mixed])
-            cd = np.concatenate([self.tail_coded, coded])
-            out = np.empty(((G + k) * 576, C), np.float32)
-            SynthState(C).run(added_mdct, bt, mx, cd, out)
-            added = out[k * 576:]
-            gains = np.ones(G)
-            granule_gains(pcm, added, gains)
-            apply_gains(pcm, added, gains)
+            # runs of overshooting granules, each synthesized from two granules before it
+            g = 0
+            while g < G:
+                if not over[g]:
+                    g += 1
+                    continue
+                e = g
+                while e < G and over[e]:
+                    e += 1
+                a = max(0, g - 2)
+                t = min(k, 2 - (g - a))  # context granules still needed from before the chunk
+                added_mdct = np.concatenate([self.tail[k - t:], added(a, e)])
+                bt = np.concatenate([self.tail_bt[k - t:], block_type[a:e]])
+                mx = np.concatenate([self.tail_mx[k - t:], mixed[a:e]])
+                cd = np.concatenate([self.tail_coded[k - t:], coded[a:e]])
+                lead = len(added_mdct) - (e - g)
+                out = np.empty((len(added_mdct) * 576, C), np.float32)
+                SynthState(C).run(added_mdct, bt, mx, cd, out)
+                seg = pcm[g * 576:e * 576]
+                gains = np.ones(e - g)
+                granule_gains(seg, out[lead * 576:], gains)
+                apply_gains(seg, out[lead * 576:], gains)
+                g = e
         keep = min(2, G)
-        self.tail = np.concatenate([self.tail, mdct[G - keep:] - plain[G - keep:]])[-2:]
+        self.tail = np.concatenate([self.tail, added(G - keep, G)])[-2:]
         self.tail_bt = np.concatenate([self.tail_bt, block_type[G - keep:]])[-2:]
         self.tail_mx = np.concatenate([self.tail_mx, mixed[G - keep:]])[-2:]
         self.tail_coded = np.concatenate([self.tail_coded, coded[G - keep:]])[-2:]

@@ -33,7 +33,7 @@ def band_power(x, lo, hi):
 def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
     """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``.
 
-    ``pw``: scratch float64[22]."""
+    ``pw``: scratch float64[22].  Returns the bit mask of the bands filled."""
     for b in range(22):
         pw[b] = band_power(x, sfb[b], sfb[b + 1])
         if pw[b] == 0.0:
@@ -41,6 +41,7 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
         else:
             runs[b] = 0
     mult = 2 * (1 + g[SCALEFAC_SCALE])
+    mask = 0
     for b in range(1, 21):
         if pw[b] != 0.0 or sfb[b + 1] > kl or runs[b] > RUN_MAX:
             continue
@@ -63,3 +64,5 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
         amp = 10.0 ** (level / 20.0) * strength
         for k in range(sfb[b], sfb[b + 1]):
             x[k] = amp * uniform(gabs, c, k + 5000, salt)
+        mask |= 1 << b
+    return mask

@@ -3,7 +3,8 @@ import numpy as np
 
 from .._jit import njit
 from ..sideinfo import BLOCK_TYPE, LAST_NONZERO
-from .highband import clamp_slope, envelope_at, fill, source_correlation, _noise_fraction
+from .envelope import NB, envelope_at
+from .highband import clamp_slope, fill, source_correlation, _noise_fraction
 from .holes import fill_holes
 from .noise import short_index
 
@@ -31,7 +32,7 @@ def _last_nonzero(x):
 
 @njit
 def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
-                  slope_hist, hole_runs, prev_level):
+                  slope_hist, hole_runs, prev_level, filled):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
@@ -39,6 +40,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule),
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
     of the previous granule, -200 when none) are updated.
+    ``filled`` int32[G, C, 5] receives where lines were added (see :func:`added_lines`).
 
     Transients: a start block (type 1) is followed by short blocks, so its top
     octave holds the attack's energy; its high band takes the lower of its own
@@ -49,7 +51,16 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     C = mdct.shape[1]
     pw = np.empty(22)
     level_seen = np.empty(C)
+    klc = np.zeros(C, np.int64)
+    band_p = np.empty(NB)
+    band_n = np.empty(NB)
     for g in range(G):
+        for c in range(C):
+            filled[g, c, 0] = 576
+            filled[g, c, 1] = 192
+            filled[g, c, 2] = 192
+            filled[g, c, 3] = 192
+            filled[g, c, 4] = 0
         gabs = gabs0 + g
         slot = gabs % HISTORY
         for c in range(C):
@@ -60,13 +71,14 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
             level_seen[c] = -200.0
         kl = 0
         for c in range(nc):
-            kl = max(kl, _last_nonzero(mdct[g, c]))
+            klc[c] = _last_nonzero(mdct[g, c])
+            kl = max(kl, klc[c])
         if kl > 0:
             if bt != 2:
                 if do_holes and bt != 1:
                     for c in range(nc):
-                        fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, _last_nonzero(mdct[g, c]),
-                                   hole_runs[c], gabs, c, salt, strength, pw)
+                        filled[g, c, 4] = fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, klc[c],
+                                                     hole_runs[c], gabs, c, salt, strength, pw)
                 if do_hf and kl >= kc // 2 and kl + 6 <= kt:
                     kf = kl
                     rho = 0.0
@@ -74,7 +86,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, -1)
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, -1)
+                        level, slope, n, sfm = envelope_at(x, kf, -1, band_p, band_n)
                         if n >= 2:
                             slope_hist[c, slot] = slope
                         if n == 0:
@@ -85,6 +97,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         s = _mean_slope(slope_hist[c], slope)
                         fill(x, kf, kt, 36, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, -1,
                              strength)
+                        filled[g, c, 0] = kf
             elif do_hf:
                 kcs = kc // 3
                 kts = kt // 3
@@ -99,16 +112,46 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, w)
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, w)
+                        level, slope, n, sfm = envelope_at(x, kf, w, band_p, band_n)
                         if n == 0:
                             continue
                         s = _mean_slope(slope_hist[c], slope)
                         fill(x, kf, kts, 12, level, clamp_slope(s), 0.0, rho, gabs, c, salt, w, strength)
+                        filled[g, c, 1 + w] = kf
         for c in range(C):
             prev_level[c] = level_seen[c]
         for c in range(nc, C):
             for k in range(576):
                 mdct[g, c, k] = mdct[g, 0, k]
+            for k in range(5):
+                filled[g, c, k] = filled[g, 0, k]
+
+
+@njit
+def added_lines(mdct, filled, sfb_long, out):
+    """What restoration added: ``out[G, C, 576]`` = the lines of ``mdct`` that
+    ``restore_chunk`` filled (per ``filled``: from line ``[0]`` up in long
+    blocks, from line ``[1 + w]`` up in short window ``w``, the long bands in
+    the bit mask ``[4]``), zero elsewhere.  Restoration only ever writes lines
+    that were zero, so ``mdct - out`` is the spectrum before restoration."""
+    G = mdct.shape[0]
+    C = mdct.shape[1]
+    for g in range(G):
+        for c in range(C):
+            for k in range(576):
+                out[g, c, k] = 0.0
+            for k in range(filled[g, c, 0], 576):
+                out[g, c, k] = mdct[g, c, k]
+            for w in range(3):
+                for f in range(filled[g, c, 1 + w], 192):
+                    i = short_index(f, w)
+                    out[g, c, i] = mdct[g, c, i]
+            m = filled[g, c, 4]
+            if m:
+                for b in range(22):
+                    if (m >> b) & 1:
+                        for k in range(sfb_long[b], sfb_long[b + 1]):
+                            out[g, c, k] = mdct[g, c, k]
 
 
 @njit
