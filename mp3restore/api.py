@@ -57,10 +57,11 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
     pcm_buf = np.empty((2 * chunk_frames * 576, stream.channels), np.float32)
     bt = np.empty((2 * chunk_frames, stream.channels), np.int32)
     mx = np.empty_like(bt)
-    restorer = headroom = plain_buf = None
+    restorer = headroom = None
     for a in range(f0, f1, chunk_frames):
         b = min(f1, a + chunk_frames)
-        G, mdct, gi, sf, _status, _mdb = dec.decode(a, b)
+        G, mdct, gi, sf, status, _mdb = dec.decode(a, b)
+        stream.note_status(a, status)  # concealed frames: recorded, or StreamError in strict mode
         coded = granule_channels(stream.headers, stream.gr_start, a, b)
         if restore and restorer is None:
             from .restore import Restorer
@@ -70,18 +71,15 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
                 restorer = _make_restorer(stream, mdct, gi, a, strength, bandwidth)
             else:
                 restorer = Restorer(plan, stream.samplerate, stream.channels, strength)
-            headroom = Headroom(stream.channels)
-            plain_buf = np.empty_like(dec.mdct) if restorer.active else None
-        if plain_buf is not None:
-            plain = plain_buf[:G]
-            plain[:] = mdct
+            headroom = Headroom(stream.channels) if restorer.active else None
+        if headroom is not None:
             restorer.process(mdct, gi, sf, coded, stream.gr_start[a])
         bt[:G] = gi[:, :, BLOCK_TYPE]
         mx[:G] = gi[:, :, MIXED_BLOCK]
         pcm = pcm_buf[:G * 576]
         state.run(mdct, bt[:G], mx[:G], coded, pcm)
-        if plain_buf is not None:
-            headroom.apply(pcm, mdct, plain, bt[:G], mx[:G], coded)
+        if headroom is not None:
+            headroom.apply(pcm, restorer.added, bt[:G], mx[:G], coded)
         yield int(stream.gr_start[a]) * 576, pcm
 
 
@@ -191,9 +189,8 @@ class Mp3File:
     samplerate, channels : int
     """
 
-    def __init__(self, file):
-        self._stream = open_stream(file)
-        self.info = self._stream.info
+    def __init__(self, file, *, strict=False):
+        self._stream = open_stream(file, strict=strict)
         self.samplerate = self._stream.samplerate
         self.channels = self._stream.channels
         self.name = self._stream.name
@@ -203,6 +200,12 @@ class Mp3File:
         return (f"<mp3restore.Mp3File {self.name or 'input'!r}: MPEG-{i.version} Layer III, {i.samplerate} Hz, "
                 f"{i.channels} ch ({i.mode}), {i.bitrate_mode} {i.bitrate:.0f} kbit/s, {i.frames} frames, "
                 f"{i.duration:.2f} s>")
+
+    @property
+    def info(self):
+        """The :class:`~mp3restore.stream.StreamInfo`; after a decode it also counts the frames
+        whose damaged audio data only decoding found (``concealed_frames``)."""
+        return self._stream.info
 
     def __len__(self):
         return self.info.samples
@@ -221,6 +224,7 @@ class Mp3File:
         else:
             _copy_range(_iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth), out, start, end,
                         0)
+        stream.finish_decode()
         return _shape(_convert(out, dtype), always_2d), stream.samplerate
 
     def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
@@ -254,6 +258,7 @@ class Mp3File:
                 if fill == blocksize:
                     yield _shape(_convert(acc.copy(), dtype), always_2d)
                     fill = 0
+        stream.finish_decode()
         if fill:
             yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
 
@@ -284,18 +289,21 @@ class Mp3File:
         return end - start
 
 
-def open(file):  # noqa: A001 - mirrors soundfile/pedalboard naming
+def open(file, *, strict=False):  # noqa: A001 - mirrors soundfile/pedalboard naming
     """Open an MP3 stream: parse tags and frames once, decode later.
+
+    ``strict``: raise :class:`~mp3restore.StreamError` at the first damaged
+    frame (or a truncated file) instead of concealing it with a warning.
 
     Returns
     -------
     Mp3File
     """
-    return Mp3File(file)
+    return Mp3File(file, strict=strict)
 
 
 def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, strength=1.0, bandwidth=None,
-         threads=1):
+         threads=1, strict=False):
     """Decode an MP3 file to PCM.
 
     Parameters
@@ -318,6 +326,11 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, 
     threads : int
         Decode parts of the stream on this many threads (0: all cores).  The
         output is bit-identical to a single-thread decode.
+    strict : bool
+        Raise :class:`~mp3restore.StreamError` at the first damaged frame (or a
+        truncated file) instead of concealing it.  By default damaged frames are
+        muted in place (the output keeps the undamaged stream's length) and a
+        :class:`~mp3restore.Mp3RestoreWarning` says how many and where.
 
     Returns
     -------
@@ -330,19 +343,20 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, 
     >>> data.shape, sr  # doctest: +SKIP
     ((88200, 2), 44100)
     """
-    return Mp3File(file).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
-                              strength=strength, bandwidth=bandwidth, threads=threads)
+    return Mp3File(file, strict=strict).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
+                                             strength=strength, bandwidth=bandwidth, threads=threads)
 
 
 def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
-           strength=1.0, bandwidth=None, threads=1):
+           strength=1.0, bandwidth=None, threads=1, strict=False):
     """Yield consecutive blocks of ``blocksize`` frames (the last may be shorter).
 
     Same parameters as :func:`read`.  Decoding memory is bounded by the block
     size and the decoder's chunk of frames, not by the length of the stream.
     """
-    return Mp3File(file).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
-                                strength=strength, bandwidth=bandwidth, threads=threads)
+    return Mp3File(file, strict=strict).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype,
+                                               always_2d=always_2d, strength=strength, bandwidth=bandwidth,
+                                               threads=threads)
 
 
 def info(file):

@@ -249,6 +249,8 @@ def _setup_decode(sub):
     p.add_argument("-y", "--overwrite", action="store_true", help="overwrite OUT if it exists")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (warnings and errors are still printed)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on a damaged frame or a truncated file instead of concealing it with a warning")
     return p
 
 
@@ -259,7 +261,7 @@ def cmd_decode(args) -> int:
     import mp3restore
     from .wavio import write_wav
 
-    mp3 = mp3restore.open(src.open())
+    mp3 = mp3restore.open(src.open(), strict=args.strict)
     info = mp3.info
     nframes = mp3.nsamples(gapless=args.gapless)
     blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",

@@ -17,7 +17,7 @@ Two kernels split the path where restoration and the coefficient API plug in:
 import numpy as np
 
 from ._jit import njit
-from .frames import (hdr_channels, hdr_crc, hdr_lsf, hdr_mode, hdr_mode_ext, hdr_side_info_size,
+from .frames import (hdr_channels, hdr_crc, hdr_lost, hdr_lsf, hdr_mode, hdr_mode_ext, hdr_side_info_size,
                      hdr_sr_index)
 from .huffman import huffman_decode
 from .hybrid import hybrid_lanes
@@ -28,12 +28,18 @@ from .sideinfo import (BLOCK_TYPE, COUNT1, LAST_NONZERO, MIXED_BLOCK, N_FIELDS, 
                        PART2_LENGTH, read_side_info)
 from .stereo import stereo
 
-# frame status bits
+# frame status bits; a frame with any of them set is concealed: its MDCT lines are zero
+# (muted; the IMDCT overlap gives a short fade out and in), its timing is kept
 ST_OK = 0
-ST_CRC = 1  # CRC mismatch (the frame is still decoded)
-ST_RESERVOIR = 2  # main_data_begin points before the available data: muted
-ST_SIDEINFO = 4  # forbidden side-info values: muted
-ST_OVERRUN = 8  # Huffman data ran past part2_3_length or the frame
+ST_CRC = 1  # CRC mismatch: the header or side info is damaged
+ST_RESERVOIR = 2  # main_data_begin points before the available data
+ST_SIDEINFO = 4  # forbidden side-info values
+ST_OVERRUN = 8  # scalefactor/Huffman data ran past part2_3_length, or part2_3_length past the main data
+ST_LOST = 16  # a placeholder for a frame whose header was destroyed (frames.FRAME_LOST)
+ST_CONCEAL = ST_CRC | ST_RESERVOIR | ST_SIDEINFO | ST_OVERRUN | ST_LOST
+# how far back (in frames) the bit reservoir is looked for: main_data_begin is at most
+# 511 bytes and only a free-format frame without main data can hold none of them
+RESERVOIR_MAX_FRAMES = 512
 
 
 @njit
@@ -75,17 +81,19 @@ def count_crc_errors(buf, offsets, headers):
 def _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf):
     """Copy ``mdb`` reservoir bytes from the frames before ``f`` and frame ``f``'s
     own main data into ``mdbuf``; return the byte count, or -1 if the reservoir
-    data is not there (start of stream, or a gap before frame ``f``)."""
+    data is not there (start of stream, a gap or a lost frame before frame ``f``).
+    ``mdbuf`` gets 16 zero bytes after the data (the bit readers peek past it)."""
     h = headers[f]
     md_start = offsets[f] + 4 + (2 if hdr_crc(h) else 0) + hdr_side_info_size(h)
     md_len = offsets[f] + sizes[f] - md_start
-    if md_len < 0:
+    if md_len < 0 or mdb + md_len + 16 > mdbuf.shape[0]:
         return -1
     need = mdb
     j = f - 1
     # walk back and copy from the end of each earlier frame's main data
     while need > 0:
-        if j < 0 or offsets[j] + sizes[j] != offsets[j + 1]:
+        if j < 0 or offsets[j] + sizes[j] != offsets[j + 1] or hdr_lost(headers[j]) or \
+                f - j > RESERVOIR_MAX_FRAMES:
             return -1
         hj = headers[j]
         s = offsets[j] + 4 + (2 if hdr_crc(hj) else 0) + hdr_side_info_size(hj)
@@ -100,7 +108,7 @@ def _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf):
     for k in range(md_len):
         mdbuf[mdb + k] = buf[md_start + k]
     total = mdb + md_len
-    for k in range(total, total + 8):
+    for k in range(total, total + 16):
         mdbuf[k] = 0
     return total
 
@@ -115,13 +123,18 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
     ----------
     buf : uint8[:]  the stream bytes, with at least 8 zero bytes past the last frame
     offsets, sizes, headers : int64[nframes]  from :func:`mp3restore.frames.scan_frames`
+        (a header with :data:`~mp3restore.frames.FRAME_LOST` set is a placeholder: muted)
     gr_start : int64[nframes + 1]  index of each frame's first granule in the stream
     mdct : float32[G, nch_out, 576]  output, row ``gr_start[f] - gr_start[f0] + gr``
     gi : int32[G, nch_out, N_FIELDS]  side information (see :mod:`sideinfo`)
     sf_out : int16[G, nch_out, 39]  scalefactors (see :mod:`scalefactors`)
-    status, mdb_out : int32[f1 - f0]  frame status bits and main_data_begin
+    status, mdb_out : int32[f1 - f0]  frame status bits (``ST_*``) and main_data_begin
+
+    A frame with a status bit set is concealed: its lines are zero (and its
+    ``LAST_NONZERO`` 0).  Every position computed from the stream is checked
+    against the main data gathered for the frame before it is read.
     """
-    mdbuf = np.zeros(4096 + 512 + 16, np.uint8)
+    mdbuf = np.zeros(4096 + 512 + 64, np.uint8)
     ix = np.zeros(576, np.int32)
     xr = np.zeros((2, 576), np.float64)
     sfs = np.zeros((2, 2, 39), np.int32)
@@ -138,21 +151,28 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
         sfb_long = sfb_long_all[sr_idx]
         sfb_short = sfb_short_all[sr_idx]
         ngr = 1 if lsf else 2
-        crc = hdr_crc(h)
-        si_pos = off + 4 + (2 if crc else 0)
-        si_size = hdr_side_info_size(h)
         st = ST_OK
-        if crc and not _crc_ok(buf, off, si_pos, si_size):
-            st |= ST_CRC
-        mdb, ok = read_side_info(buf, si_pos * 8, lsf, nch, gis, 0)
-        if not ok:
-            st |= ST_SIDEINFO
+        if hdr_lost(h):
+            st = ST_LOST
+            mdb = 0
+            nbytes = -1
+            gis[:] = 0
+            sfs[:] = 0
+        else:
+            crc = hdr_crc(h)
+            si_pos = off + 4 + (2 if crc else 0)
+            si_size = hdr_side_info_size(h)
+            if crc and not _crc_ok(buf, off, si_pos, si_size):
+                st |= ST_CRC
+            mdb, ok = read_side_info(buf, si_pos * 8, lsf, nch, gis, 0)
+            if not ok:
+                st |= ST_SIDEINFO
+            nbytes = _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf)
+            if nbytes < 0:
+                st |= ST_RESERVOIR
+            elif st != ST_OK:
+                nbytes = -1  # damaged header or side info: conceal the frame (muted), keep its timing
         mdb_out[f - f0] = mdb
-        nbytes = _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf)
-        if nbytes < 0:
-            st |= ST_RESERVOIR
-        elif not ok:
-            nbytes = -1  # forbidden side info: conceal the frame (muted), keep its timing
         total_bits = max(nbytes, 0) * 8
         mode_ext = hdr_mode_ext(h)
         joint = hdr_mode(h) == 1 and nch == 2
@@ -168,9 +188,12 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
                     continue
                 p2 = bitpos
                 end = p2 + g[PART2_3_LENGTH]
+                bitpos = end
                 if end > total_bits:
                     st |= ST_OVERRUN
                     end = total_bits
+                if p2 > end:  # part2_3_length of an earlier granule ran past the main data
+                    p2 = end
                 sf = sfs[gr, ch]
                 if lsf:
                     pos = read_scalefactors_lsf(mdbuf, p2, g, intensity and ch == 1, sf, is_max[ch])
@@ -188,7 +211,6 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
                 g[LAST_NONZERO] = last
                 nz[ch] = last
                 requantize(ix, last, g, sf, sfb_long, sfb_short, sr_idx, xr[ch])
-                bitpos = p2 + g[PART2_3_LENGTH]
             if joint and nbytes >= 0:
                 stereo(xr, gis[gr, 1], sfs[gr, 1], is_max[1], mode_ext, lsf, sfb_long, sfb_short,
                        sr_idx, nz[0], nz[1])
@@ -200,6 +222,13 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
                     gi[row, ch, k] = g[k]
                 for k in range(39):
                     sf_out[row, ch, k] = sfs[gr, c, k]
+        if st & ST_OVERRUN:
+            # the frame's audio data is damaged: conceal all of it
+            for gr in range(ngr):
+                row = gr_start[f] - g_base + gr
+                for ch in range(nch_out):
+                    mdct[row, ch, :] = 0.0
+                    gi[row, ch, LAST_NONZERO] = 0
         status[f - f0] = st
 
 

@@ -26,6 +26,14 @@ VERSION_NAMES = {0: "1", 1: "2", 2: "2.5"}
 # (2880 bytes + padding); LSF free format is allowed up to 160*2 kbit/s here.
 MAX_FRAME = 4096
 MIN_FRAME = 24  # 8 kbit/s at 24 kHz, LSF
+# Smallest frame scan_frames accepts: header + LSF mono side info (a free-format
+# frame can be that small); index arrays are sized with it.
+MIN_ANY_FRAME = 13
+# Bit 32 of a header array entry: a placeholder for a frame whose header was
+# destroyed (inferred from the spacing of its neighbours).  Bits 0..31 are a
+# copy of the preceding frame's header; the decoder mutes it and the bit
+# reservoir does not reach across it.
+FRAME_LOST = np.int64(1) << 32
 
 
 @njit
@@ -56,6 +64,12 @@ def hdr_any_layer(h):
         and (h >> 12) & 15 != 15
         and (h >> 10) & 3 != 3
     )
+
+
+@njit
+def hdr_lost(h):
+    """True for a placeholder entry (:data:`FRAME_LOST`), not a frame read from the stream."""
+    return (h >> 32) & 1 != 0
 
 
 @njit
@@ -174,15 +188,140 @@ def _free_format_size(buf, pos, end, h):
     return 0
 
 
+# header bits that stay the same from frame to frame of one stream: sync, version,
+# layer, protection, sample rate
+STREAM_BITS = 0xFFFF0C00
+
+
+@njit
+def _popcount(x):
+    n = 0
+    while x:
+        x &= x - 1
+        n += 1
+    return n
+
+
+@njit
+def _confirmed(buf, q, end, h, depth):
+    """True when a valid header of ``h``'s stream is at ``q`` (and, for ``depth`` 2,
+    also right after that frame), or ``q`` is the end of the data."""
+    for _ in range(depth):
+        if q == end:
+            return True
+        if q + 4 > end:
+            return False
+        h2 = read32(buf, q)
+        if not (hdr_valid(h2) and _same_stream(h, h2)) or hdr_bitrate(h2) == 0:
+            return False
+        q += hdr_frame_size(h2, 0)
+    return True
+
+
+@njit
+def repair_header(buf, pos, end, hp, cbr):
+    """The header of the frame at ``pos`` right after a frame with header ``hp``,
+    when the one read there is damaged in its bit rate or padding (it does not
+    lead to the next frame) or in at most 2 of its :data:`STREAM_BITS`; -1 when
+    no repair leads to the next header (or the end of the data).
+
+    The stream bits are taken from ``hp`` and the other bits from the damaged
+    header.  The bit rate: in a CBR run (``cbr``: the frames before all had
+    ``hp``'s bit rate) the previous one, if it leads to a header, else the
+    frame's own; in VBR the frame's own if it leads to a header (the previous
+    one instead if that gives a shorter frame confirmed by two headers: a
+    flipped bit that doubles the bit rate also lands on a header) and no repair
+    if it does not (the next header is more likely destroyed than this bit rate
+    damaged, and a longer frame would swallow the next one); when the damaged
+    bit rate index is not a bit rate (0 or 15), the lowest bit rate whose frame
+    is followed by two headers.
+    """
+    raw = read32(buf, pos)
+    if hdr_bitrate(hp) == 0 or _popcount((raw ^ hp) & STREAM_BITS) > 2:
+        return -1
+    if (raw & 0xFFFE0C00) == (hp & 0xFFFE0C00):
+        base = raw  # same stream: only the bit rate or padding can be wrong
+    else:
+        base = (hp & STREAM_BITS) | (raw & ~STREAM_BITS & 0xFFFFFFFF)
+    own = (base >> 12) & 15
+    prev = (hp >> 12) & 15
+    own_pad = (base >> 9) & 1
+    plausible = 1 <= own <= 14
+    own_size = hdr_frame_size(base, 0) if plausible else 0
+    own_ok = plausible and pos + own_size <= end and _confirmed(buf, pos + own_size, end, base, 1)
+    if own == prev and own_ok:
+        return base
+    if cbr:
+        for p in range(2):
+            hc = (base & ~0xF200) | (prev << 12) | ((own_pad ^ p) << 9)
+            size = hdr_frame_size(hc, 0)
+            if pos + size <= end and _confirmed(buf, pos + size, end, hc, 1):
+                return hc
+        return base if own_ok else -1
+    if plausible:
+        if not own_ok:
+            return -1
+        hc = (base & ~0xF000) | (prev << 12)
+        size = hdr_frame_size(hc, 0)
+        if size < own_size and _confirmed(buf, pos + size, end, hc, 2):
+            return hc
+        return base
+    for b in range(1, 15):
+        for p in range(2):
+            hc = (base & ~0xF200) | (b << 12) | ((own_pad ^ p) << 9)
+            size = hdr_frame_size(hc, 0)
+            if pos + size <= end and _confirmed(buf, pos + size, end, hc, 2):
+                return hc
+    return -1
+
+
+@njit
+def _stream_goes_on(buf, pos, end, hp, free_size):
+    """True when a header of ``hp``'s stream, followed by another one, is within
+    ``MAX_FRAME`` bytes from ``pos``."""
+    stop = min(end - 4, pos + MAX_FRAME)
+    for q in range(pos, stop):
+        if buf[q] != 0xFF:
+            continue
+        h = read32(buf, q)
+        if not (hdr_valid(h) and _same_stream(h, hp)):
+            continue
+        size = hdr_frame_size(h, free_size)
+        if size >= 4 + hdr_side_info_size(h) and q + size + 4 <= end:
+            h2 = read32(buf, q + size)
+            if hdr_valid(h2) and _same_stream(h2, hp):
+                return True
+    return False
+
+
 @njit
 def scan_frames(buf, start, end, offsets, headers, sizes):
     """Locate the Layer III frames in ``buf[start:end]``.
 
+    A header is accepted
+
+    * right after the previous frame when it belongs to the same stream
+      (version, layer, sample rate) and has the same bit rate; or
+    * anywhere (a resynchronisation, or a change of bit rate or sample rate
+      right after the previous frame) when the frame is followed by another
+      valid header of the same stream, or ends the data.
+
+    So a header whose bit-rate or rate bits are damaged (it would give a
+    wrong frame length) is not trusted unless the next header confirms it.
+    When the header right after the previous frame is not accepted as it is,
+    :func:`repair_header` tries to mend it (a few flipped bits); ``headers``
+    then holds the repaired header, which differs from the bytes at the
+    frame's offset.
+    Every loop step advances by at least one byte: the time is linear in the
+    input size (a free-format header costs a search of at most ``MAX_FRAME``
+    bytes, and only headers that can start a free-format stream trigger one).
+
     Parameters
     ----------
     buf : uint8 array, readable up to ``end + 4``
-    offsets, headers, sizes : int64 arrays of capacity ``(end - start) // MIN_FRAME + 1``
-        Filled with the frames found.
+    offsets, headers, sizes : int64 arrays
+        Filled with the frames found; the scan stops when they are full, so
+        give them a capacity of ``(end - start) // MIN_ANY_FRAME + 1``.
 
     Returns
     -------
@@ -195,14 +334,33 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
     other_layer : int
         Number of confirmed Layer I/II headers seen (to name such input).
     """
+    cap = offsets.shape[0]
     n = 0
     skipped = 0
     truncated = 0
+    skipped_at_cut = 0
     other_layer = 0
     free_size = 0
     pos = start
     expect = -1  # position right after the last accepted frame
-    while pos + 4 <= end:
+    run = 0  # frames accepted in a row with the same bit rate
+    while pos + 4 <= end and n < cap:
+        if pos == expect:
+            h = read32(buf, pos)
+            hp = headers[n - 1]
+            if not (hdr_valid(h) and _same_stream(h, hp) and hdr_bitrate(h) == hdr_bitrate(hp)):
+                hr = repair_header(buf, pos, end, hp, run >= 4)
+                if hr >= 0:
+                    size = hdr_frame_size(hr, 0)
+                    run = run + 1 if hdr_bitrate(hr) == hdr_bitrate(hp) else 0
+                    offsets[n] = pos
+                    headers[n] = hr
+                    sizes[n] = size
+                    n += 1
+                    pos += size
+                    expect = pos
+                    truncated = 0
+                    continue
         if buf[pos] != 0xFF:
             pos += 1
             skipped += 1
@@ -215,43 +373,60 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
             skipped += 1
             continue
         size = hdr_frame_size(h, free_size)
-        if hdr_bitrate(h) == 0 and (size <= 0 or pos + size + 4 > end or
-                                    (read32(buf, pos + size) & 0xFFFFFC00) != (h & 0xFFFFFC00)):
+        if hdr_bitrate(h) == 0 and not (
+                free_size > 0 and (pos == expect or pos + size == end or (
+                    pos + size + 4 <= end and (read32(buf, pos + size) & 0xFFFFFC00) == (h & 0xFFFFFC00)))):
+            # free format without a known frame length (or one that does not lead to the
+            # next header): find it from the next header, and take it only when the
+            # header after that agrees too (a length found by a search confirms itself)
+            size = 0
             fs = _free_format_size(buf, pos, end, h)
             if fs > 0:
-                free_size = fs
-                size = fs + ((h >> 9) & 1)
-            elif pos == expect and free_size > 0:
-                size = free_size + ((h >> 9) & 1)
-            else:
-                size = 0
+                q = pos + fs + ((h >> 9) & 1)
+                q2 = q + fs + ((read32(buf, q) >> 9) & 1)
+                if q2 == end or (q2 + 4 <= end and (read32(buf, q2) & 0xFFFFFC00) == (h & 0xFFFFFC00)):
+                    free_size = fs
+                    size = fs + ((h >> 9) & 1)
         if size < 4 + hdr_side_info_size(h):
             pos += 1
             skipped += 1
             continue
         if pos + size > end:
-            if pos == expect:
+            if pos == expect and truncated == 0:
+                # the data ends inside this frame (or its header is damaged:
+                # the search goes on, and a frame found later clears the flag)
                 truncated = 1
-                break
+                skipped_at_cut = skipped
             pos += 1
             skipped += 1
             continue
         ok = False
-        if pos == expect:
-            ok = True  # contiguous with the previous frame
-        elif pos + size == end:
-            ok = n == 0 or _same_stream(h, headers[n - 1])
+        if pos == expect and _same_stream(h, headers[n - 1]) and hdr_bitrate(h) == hdr_bitrate(headers[n - 1]):
+            ok = True  # contiguous with the previous frame, same kind of frame
         elif pos + size + 4 <= end:
             h2 = read32(buf, pos + size)
             ok = hdr_valid(h2) and _same_stream(h, h2)
+            if ok and n > 0 and not _same_stream(h, headers[n - 1]):
+                # another stream than before (version, rate, free format): the header
+                # after the next must agree too, and the stream before must not go on
+                # nearby (patterns in the audio data can look like a stream of their own)
+                if hdr_bitrate(h) != 0:
+                    ok = _confirmed(buf, pos + size, end, h, 2)
+                ok = ok and not _stream_goes_on(buf, pos + 1, end, headers[n - 1], free_size)
+        else:  # the frame ends the data (up to 3 bytes after it)
+            ok = n == 0 or _same_stream(h, headers[n - 1])
         if not ok:
             pos += 1
             skipped += 1
             continue
+        run = run + 1 if pos == expect and hdr_bitrate(h) == hdr_bitrate(headers[n - 1]) else 0
         offsets[n] = pos
         headers[n] = h
         sizes[n] = size
         n += 1
         pos += size
         expect = pos
+        truncated = 0
+    if truncated:
+        skipped = skipped_at_cut  # the cut frame's bytes are not junk
     return n, skipped, truncated, other_layer

@@ -115,10 +115,16 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
 
     Reads from bit ``pos`` up to bit ``end`` (the end of part2_3_length).
     Returns ``(count1, last_nonzero, overrun)``; ``overrun`` is True when the
-    big_values part alone went past ``end`` (damaged data).
+    big_values part alone went past ``end`` (damaged data; the lines are then
+    decoded on as the data goes, as the reference decoders do, until the end
+    of ``buf``: whatever the stream says, nothing outside ``buf`` is read).
+    ``buf`` must hold 10 readable bytes past ``end``.
     """
     r1, r2 = region_bounds(g, sfb_long, sfb_short, sr_idx)
     bv = 2 * g[BIG_VALUES]
+    # a pair reads at most 47 bits and a peek 4 bytes from its position: past this
+    # bit position the next pair could read outside ``buf``
+    limit = max((buf.shape[0] - 12) * 8, end)
     i = 0
     last = 0
     for region in range(3):
@@ -134,6 +140,8 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
         width = widths[tab]
         lb = linbits[tab]
         while i < stop:
+            if pos > limit:
+                break  # damaged data ran to the end of the buffer: stop reading
             v, pos = _decode_symbol(buf, pos, lut, root, width)
             x = v >> 4
             y = v & 15
@@ -157,6 +165,10 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
             out[i + 1] = y
             i += 2
     overrun = pos > end
+    if overrun:
+        for k in range(i, 576):
+            out[k] = 0
+        return 0, last, overrun
     # count1 region: quadruples until the part2_3 bits are used up
     tab = 32 + g[COUNT1TABLE_SELECT]
     root = roots[tab]

@@ -42,6 +42,8 @@ def _band(xr, lo, hi, pos, illegal, lsf, iscale, ms):
             _ms(xr, lo, hi)
         return
     if lsf:
+        if pos > 64:  # cannot happen: LSF positions have at most 5 bits
+            return
         if pos == 0:
             kl = 1.0
             kr = 1.0

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field, asdict
 import numpy as np
 
 from . import frames as fr
-from .errors import EmptyInputError, InputError, Mp3RestoreWarning, NotMpegAudioError, UnsupportedStreamError
+from ._jit import njit
+from .decoder import ST_CRC as _ST_CRC, ST_LOST as _ST_LOST, ST_OVERRUN as _ST_OVERRUN
+from .decoder import ST_RESERVOIR as _ST_RESERVOIR, ST_SIDEINFO as _ST_SIDEINFO, _crc_ok
+from .sideinfo import N_FIELDS, PART2_3_LENGTH, read_side_info
+from .errors import (EmptyInputError, InputError, Mp3RestoreWarning, NotMpegAudioError, StreamError,
+                     UnsupportedStreamError)
 
 PAD = 64  # zero bytes kept after the data so kernels can peek past the end
 
@@ -82,6 +87,12 @@ class StreamInfo:
     skipped_bytes: int  # junk or damaged bytes skipped between frames
     truncated: bool  # the data ends inside a frame
     tags: tuple = field(default_factory=tuple)  # names of ID3v2/ID3v1/APE/Lyrics3 tags found
+    # frames concealed (muted, timing kept): lost headers, missing reservoir data, forbidden side
+    # info, CRC mismatches, part2_3_length beyond the main data (see Stream.damage); found
+    # without decoding. Frames whose Huffman data overruns are found when decoding (Mp3File.info
+    # is updated then)
+    concealed_frames: int = 0
+    concealed_positions: tuple = field(default_factory=tuple)  # audio frame indices, the first 100
 
     def as_dict(self):
         return asdict(self)
@@ -103,6 +114,50 @@ class Stream:
     trim_end: int  # one past the last sample kept with gapless=True
     info: StreamInfo
     name: str | None = None
+    damage: np.ndarray | None = None  # int32[n]: status bits found without decoding (see _frame_damage)
+    strict: bool = False  # raise StreamError at damage instead of concealing it
+    label: str = "input"
+    decode_concealed: set = field(default_factory=set)  # frames concealed that only decoding found
+
+    def note_status(self, f0, status):
+        """Record the status bits :func:`~mp3restore.decoder.decode_frames` gave frames
+        ``f0..f0 + len(status)``; in strict mode raise :class:`StreamError` at a concealed frame."""
+        from .decoder import ST_CONCEAL
+
+        bad = np.flatnonzero(np.asarray(status) & ST_CONCEAL)
+        if len(bad) == 0:
+            return
+        bad = bad + f0
+        bad = bad[bad >= self.first]
+        if self.damage is not None:
+            bad = bad[self.damage[bad] == 0]
+        if len(bad) == 0:
+            return
+        if self.strict:
+            f = int(bad[0])
+            raise StreamError(f"{self.label}: frame {f - self.first} (byte {int(self.offsets[f])}) is damaged: "
+                              f"{describe_status(int(np.asarray(status)[f - f0]))}")
+        self.decode_concealed.update(int(f) for f in bad)
+
+    def finish_decode(self):
+        """After a decode: warn about (and add to ``info``) frames that decoding had to conceal
+        beyond those ``info`` already reported."""
+        if not self.decode_concealed:
+            return
+        known = set(int(f) for f in np.flatnonzero(self.damage)) if self.damage is not None else set()
+        new = sorted(self.decode_concealed - known)
+        self.decode_concealed.clear()
+        if not new:
+            return
+        if self.damage is not None:
+            self.damage[np.array(new, np.int64)] |= _ST_OVERRUN
+        positions = tuple(int(f) - self.first for f in np.flatnonzero(self.damage[self.first:] != 0) + self.first)
+        from dataclasses import replace
+
+        self.info = replace(self.info, concealed_frames=len(positions), concealed_positions=positions[:100])
+        warnings.warn(f"{self.label}: {len(new)} more frame(s) with damaged audio data concealed (muted) while "
+                      f"decoding, at frame(s) {_list([f - self.first for f in new])}", Mp3RestoreWarning,
+                      stacklevel=3)
 
     @property
     def nframes(self):
@@ -122,9 +177,20 @@ def _frame_bytes(buf, off, size):
     return bytes(buf[off:off + size])
 
 
-def open_stream(file) -> Stream:
-    """Read ``file`` and index its Layer III frames; raise a specific error if there are none."""
-    from .tags import find_tags, parse_vbri, parse_xing
+def _list(xs, limit=10):
+    xs = list(xs)
+    more = f" (+{len(xs) - limit} more)" if len(xs) > limit else ""
+    return ", ".join(str(x) for x in xs[:limit]) + more
+
+
+def open_stream(file, strict=False) -> Stream:
+    """Read ``file`` and index its Layer III frames; raise a specific error if there are none.
+
+    Damage is concealed and reported (:class:`StreamInfo` ``concealed_frames``,
+    ``truncated``, ``crc_errors``, with a :class:`Mp3RestoreWarning`); with
+    ``strict`` it raises :class:`StreamError` instead.
+    """
+    from .tags import find_tags, parse_vbri, parse_xing_damaged
 
     buf, n, name = read_input(file)
     label = name or "input"
@@ -143,7 +209,7 @@ def open_stream(file) -> Stream:
         tag_names.append("ID3v1")
     if end <= start:
         raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names) or 'none'}), no audio")
-    cap = (end - start) // fr.MIN_FRAME + 2
+    cap = (end - start) // fr.MIN_ANY_FRAME + 2
     offsets = np.empty(cap, np.int64)
     headers = np.empty(cap, np.int64)
     sizes = np.empty(cap, np.int64)
@@ -157,19 +223,46 @@ def open_stream(file) -> Stream:
     offsets = offsets[:count].copy()
     headers = headers[:count].copy()
     sizes = sizes[:count].copy()
+    # headers the scanner repaired (a few flipped bits): the buffer gets the repaired bytes,
+    # so the CRC check, the decoder and the inspection tools all see them
+    raw = (buf[offsets].astype(np.int64) << 24) | (buf[offsets + 1].astype(np.int64) << 16) | \
+        (buf[offsets + 2].astype(np.int64) << 8) | buf[offsets + 3].astype(np.int64)
+    repaired = np.flatnonzero(raw != headers)
+    for i in repaired:
+        buf[offsets[i]:offsets[i] + 4] = np.frombuffer(int(headers[i]).to_bytes(4, "big"), np.uint8)
+    # a frame at the very start whose successor's header is destroyed (so it was not confirmed)
+    if offsets[0] > start:
+        lead = _leading_frames(buf, start, int(offsets[0]), int(headers[0]), int(sizes[0]))
+        if lead:
+            skipped -= sum(x[2] for x in lead)
+            offsets = np.concatenate([np.array([x[0] for x in lead], np.int64), offsets])
+            headers = np.concatenate([np.array([x[1] for x in lead], np.int64), headers])
+            sizes = np.concatenate([np.array([x[2] for x in lead], np.int64), sizes])
+    # frames whose header was destroyed: placeholders, so the timing is kept
+    gaps_before = _gap_bytes(offsets, sizes)
+    offsets, headers, sizes = _fill_gaps(buf, offsets, headers, sizes, end, bool(truncated))
 
     # Xing / Info / VBRI tag frame: parsed, never decoded as audio
     h0 = int(headers[0])
-    first = _frame_bytes(buf, offsets[0], sizes[0])
-    crc = bool(fr.hdr_crc(h0))
-    xing = parse_xing(first, int(fr.hdr_side_info_size(h0)), crc)
-    vbri = parse_vbri(first) if xing is None else None
+    si0 = int(fr.hdr_side_info_size(h0))
+    crc0 = bool(fr.hdr_crc(h0))
+    xing = parse_xing_damaged(_frame_bytes(buf, offsets[0], sizes[0]), si0, crc0)
+    vbri = parse_vbri(_frame_bytes(buf, offsets[0], sizes[0])) if xing is None else None
+    recovered_tag = False
     if xing is not None or vbri is not None:
-        if count == 1:
+        if len(offsets) == 1:
             raise EmptyInputError(f"{label}: only a {'VBRI' if vbri else xing.kind} tag frame, no audio frames")
         offsets, headers, sizes = offsets[1:], headers[1:], sizes[1:]
+    elif offsets[0] > start:
+        # the tag frame's header may be destroyed: look for the tag in the bytes before the first frame
+        c = _find_lost_tag_frame(buf, start, int(offsets[0]), si0)
+        if c is not None:
+            xing = parse_xing_damaged(_frame_bytes(buf, c, int(offsets[0]) - c), si0, False)
+            skipped -= int(offsets[0]) - c
+            recovered_tag = True
 
-    first = _first_decodable(buf, offsets, sizes, headers)
+    tagged = xing is not None or vbri is not None
+    first = _first_decodable(buf, offsets, sizes, headers, tagged)
     ngr = np.where((headers >> 19) & 3 == 3, 2, 1).astype(np.int64)
     ngr[:first] = 0  # leading frames without their reservoir data give no audio
     gr_start = np.zeros(len(headers) + 1, np.int64)
@@ -180,22 +273,39 @@ def open_stream(file) -> Stream:
     channels = int(nch.max())
     sr = int(fr.SAMPLE_RATES[fr.hdr_sr_index(int(headers[first]))])
     spf = 576 * int(ngr[first])
+    nframes = len(headers) - first
 
     # gapless trimming (LAME/Info tag), as mpg123 and FFmpeg do it
     trim_start, trim_end, gapless = 0, total, False
     if xing is not None and xing.delay is not None and xing.padding is not None:
-        nfr = xing.frames if xing.frames else len(headers) - first
-        start_s = xing.delay + 529
-        end_s = nfr * spf - xing.padding + 529
-        if 0 <= start_s < end_s and start_s < total:
-            trim_start, trim_end, gapless = start_s, min(end_s, total), True
+        trim_start, trim_end = _gapless_range(xing, nframes, spf, total)
+        gapless = True
 
-    crc_errors = 0
+    # damage found without decoding audio
+    damage = _damage(buf, offsets, sizes, headers, first)
+    crc_errors = int(np.count_nonzero(damage & _ST_CRC))
     any_crc = bool(np.any(((headers >> 16) & 1) == 0))
-    if any_crc:
-        crc_errors = int(_count_crc_errors(buf, offsets, headers))
-        if crc_errors:
-            warnings.warn(f"{label}: {crc_errors} frame(s) with a CRC mismatch", Mp3RestoreWarning, stacklevel=3)
+    concealed = np.flatnonzero(damage[first:])
+    lost = int(np.count_nonzero(damage[first:] & _ST_LOST))
+    problems = []
+    if len(concealed):
+        what = [f"{n} {name}" for n, name in ((lost, "lost (header destroyed)"),
+                                             (np.count_nonzero(damage[first:] & _ST_CRC), "CRC mismatch"),
+                                             (np.count_nonzero(damage[first:] & ~(_ST_LOST | _ST_CRC)),
+                                              "damaged side info or reservoir")) if n]
+        problems.append(f"{len(concealed)} damaged frame(s) concealed (muted, timing kept: "
+                        f"{', '.join(what)}) at frame(s) {_list(concealed)}")
+    if truncated:
+        problems.append("the data ends inside a frame (truncated): decoded up to the last complete frame")
+    if gaps_before and strict:
+        problems.append(f"{gaps_before} byte(s) of junk between frames")
+    if recovered_tag and strict:
+        problems.append("the header of the Xing/Info tag frame is damaged")
+    if problems:
+        if strict:
+            raise StreamError(f"{label}: {problems[0]}")
+        for text in problems:
+            warnings.warn(f"{label}: {text}", Mp3RestoreWarning, stacklevel=3)
 
     bitrates = _bitrates(headers)
     if np.all(bitrates == 0):
@@ -222,7 +332,7 @@ def open_stream(file) -> Stream:
         mode=fr.MODE_NAMES[int(modes[0])] if len(modes) == 1 else "mixed",
         bitrate_mode=bmode,
         bitrate=round(avg, 3),
-        frames=len(headers) - first,
+        frames=nframes,
         samples=ns,
         samples_decoded=total,
         duration=ns / sr,
@@ -237,22 +347,230 @@ def open_stream(file) -> Stream:
         skipped_bytes=int(skipped),
         truncated=bool(truncated),
         tags=tuple(tag_names),
+        concealed_frames=len(concealed),
+        concealed_positions=tuple(int(f) for f in concealed[:100]),
     )
-    return Stream(buf, offsets, sizes, headers, gr_start, first, channels, sr, trim_start, trim_end, info, name)
+    return Stream(buf, offsets, sizes, headers, gr_start, first, channels, sr, trim_start, trim_end, info, name,
+                  damage=damage, strict=bool(strict), label=label)
 
 
-def _first_decodable(buf, offsets, sizes, headers):
+def describe_status(st):
+    """Words for the status bits of :func:`~mp3restore.decoder.decode_frames`."""
+    names = ((_ST_CRC, "CRC mismatch"), (_ST_RESERVOIR, "bit reservoir data missing"),
+             (_ST_SIDEINFO, "forbidden side information"), (_ST_OVERRUN, "Huffman data overrun"),
+             (_ST_LOST, "header destroyed (frame lost)"))
+    return ", ".join(n for bit, n in names if st & bit) or "ok"
+
+
+def _gapless_range(xing, nframes, spf, total):
+    """``(trim_start, trim_end)`` from a LAME tag's delay and padding, kept sane for any values.
+
+    The tag's frame count is used only when it can be right: when it is
+    smaller than the frames in the file (damage, or frames appended) or the
+    tag's CRC does not match, the file's own count is used; a larger count
+    (a truncated file) puts the end past the decoded samples, so nothing is
+    cut there.  A delay or padding larger than the stream leaves an empty
+    range, never an error.
+    """
+    nfr = nframes
+    if xing.frames and xing.frames > nframes and xing.tag_crc_ok is not False:
+        nfr = xing.frames
+    start_s = min(xing.delay + 529, total)
+    end_s = nfr * spf - xing.padding + 529
+    end_s = max(start_s, min(end_s, total))
+    return start_s, end_s
+
+
+def _find_lost_tag_frame(buf, start, off0, si):
+    """Start of a Xing/Info tag frame whose header is destroyed, in the bytes before the first frame.
+
+    The tag follows the side info (``4 + si`` bytes into the frame, as LAME
+    writes it), and the frame must end where the first audio frame begins and
+    have a length a frame of that stream can have.
+    """
+    sizes = _frame_sizes(fr.read32(buf, off0))
+    lo = max(start, off0 - fr.MAX_FRAME)
+    region = bytes(buf[lo:off0])
+    for magic in (b"Info", b"Xing"):
+        m = region.rfind(magic)
+        if m < 0:
+            continue
+        c = lo + m - 4 - si
+        if c < start or off0 - c not in sizes:
+            continue
+        from .tags import parse_xing_damaged
+
+        tag = parse_xing_damaged(_frame_bytes(buf, c, off0 - c), si, False)
+        if tag is not None and (tag.encoder is not None or tag.frames is not None):
+            return c
+    return None
+
+
+def _leading_frames(buf, start, off0, h0, s0):
+    """Frames before the first confirmed one (at ``off0``): a valid header of the same
+    stream right at ``start`` (the frame was not confirmed because the header after it
+    is destroyed), then what :func:`_gap_frames` infers up to ``off0``."""
+    h = int(fr.read32(buf, start))
+    if not (fr.hdr_valid(h) and _same_stream(h, h0)) or fr.hdr_bitrate(h) == 0:
+        return []
+    size = int(fr.hdr_frame_size(h, 0))
+    if size < 4 + int(fr.hdr_side_info_size(h)) or start + size > off0:
+        return []
+    # the first frame may be a Xing frame, whose length says nothing about the audio frames
+    return [(start, h, size)] + _gap_frames(buf, start + size, off0, h, s0, h0, s0)
+
+
+def _gap_bytes(offsets, sizes):
+    return int(np.sum(offsets[1:] - (offsets[:-1] + sizes[:-1])))
+
+
+def _avg_frame_size(h):
+    """Average length in bytes of frames with header ``h`` (padding spread out); 0 for free format."""
+    br = int(fr.hdr_bitrate(h))
+    if br == 0:
+        return 0.0
+    return (72000.0 if fr.hdr_lsf(h) else 144000.0) * br / int(fr.SAMPLE_RATES[fr.hdr_sr_index(h)])
+
+
+def _same_stream(h1, h2):
+    return bool(fr._same_stream(h1, h2))
+
+
+def _placeholders(e, r, k, h):
+    """``k`` placeholder frames (header ``h`` flagged :data:`~mp3restore.frames.FRAME_LOST`) tiling
+    ``r`` bytes from ``e``."""
+    cuts = [e + (r * j) // k for j in range(k + 1)]
+    hh = (int(h) & 0xFFFFFFFF) | int(fr.FRAME_LOST)
+    return [(cuts[j], hh, cuts[j + 1] - cuts[j]) for j in range(k)]
+
+
+def _frame_sizes(h):
+    """Every length a frame of ``h``'s version and sample rate can have (bit rates 1..14, padding)."""
+    base = int(h) & 0xFFFF0DFF
+    return {int(fr.hdr_frame_size(base | (b << 12) | (p << 9), 0)) for b in range(1, 15) for p in (0, 1)}
+
+
+def _gap_frames(buf, e, g, hp, sp, hn=None, sn=None, cbr_stream=True):
+    """The frames to put in the gap ``e..g`` after a frame (header ``hp``, size ``sp``)
+    and before the next one (``hn``, ``sn``; ``None`` after the last frame).
+
+    Same bit rate on both sides, or free format: the gap holds ``k`` frames
+    when its length is within 3 bytes of ``k`` average frame lengths of that
+    bit rate (padding); else, in a CBR stream (``cbr_stream``), the whole
+    frames that fit (junk was inserted).  Different
+    bit rates (VBR): frames in the gap with a valid header of the stream are
+    taken as they are (the header after them is the one destroyed); the rest is
+    one frame when its length is one a frame can have, else
+    ``round(rest / mean(sp, sn))`` frames.  Different sample rates or versions
+    (a new stream begins): nothing is inferred.  After the last frame (a tail
+    of junk is common), only a tail of exactly one frame's length, or in a CBR
+    stream within a byte of whole frames, is taken for lost frames.
+    """
+    tail = hn is None
+    if not tail and not _same_stream(hp, hn):
+        return []
+    out = []
+    r = g - e
+    same_rate = not tail and int(fr.hdr_bitrate(hp)) == int(fr.hdr_bitrate(hn))
+    if same_rate:
+        # a run of one bit rate (all of a CBR stream): whole frames of that rate?
+        s = _avg_frame_size(hp) or (sp + sn) / 2.0
+        k = int(np.floor(r / s + 0.5))
+        if abs(r - k * s) <= 3:
+            return _placeholders(e, r, k, hp) if k > 0 else []
+    cbr = cbr_stream and (tail or same_rate)
+    if not cbr:
+        while g - e >= 4:
+            h = int(fr.read32(buf, e))
+            if not (fr.hdr_valid(h) and _same_stream(h, hp)) or fr.hdr_bitrate(h) == 0:
+                break
+            size = int(fr.hdr_frame_size(h, 0))
+            if size < 4 + int(fr.hdr_side_info_size(h)) or e + size > g:
+                break
+            out.append((e, h, size))
+            e += size
+    r = g - e
+    if r <= 0:
+        return out
+    if tail:
+        s = _avg_frame_size(hp)
+        k = int(np.floor(r / s + 0.5)) if s else 0
+        if not (cbr and k > 0 and abs(r - k * s) <= 1):
+            free = sp - ((hp >> 9) & 1)
+            k = 1 if r in (_frame_sizes(hp) if s else (free, free + 1)) else 0
+    elif cbr:
+        s = _avg_frame_size(hp) or (sp + sn) / 2.0
+        k = int(np.floor(r / s + 0.5))
+        if abs(r - k * s) > 3:
+            k = int(r // s)
+    else:
+        lengths = _frame_sizes(hp)
+        if r in lengths:
+            k = 1
+        elif r < min(lengths):
+            k = 0
+        else:
+            k = max(1, int(np.floor(r / ((sp + sn) / 2.0) + 0.5)))
+    if k > 0:
+        out += _placeholders(e, r, k, hp)
+    return out
+
+
+def _fill_gaps(buf, offsets, headers, sizes, end, truncated):
+    """Insert the frames inferred (see :func:`_gap_frames`) in the gaps between frames
+    and after the last one."""
+    ends = offsets + sizes
+    gaps = np.flatnonzero(ends[:-1] != offsets[1:])
+    # CBR: 90% of the frames have the most common bit rate (damage can leave a few others)
+    index = (headers >> 12) & 15
+    cbr_stream = bool(np.bincount(index, minlength=16).max() >= 0.9 * len(index))
+    tail = []
+    if not truncated and end > ends[-1]:
+        cbr = cbr_stream and len(headers) >= 2 and index[-2] == index[-1]
+        tail = _gap_frames(buf, int(ends[-1]), int(end), int(headers[-1]), int(sizes[-1]), cbr_stream=cbr)
+    if len(gaps) == 0 and not tail:
+        return offsets, headers, sizes
+    parts_o, parts_h, parts_s = [], [], []
+    last = 0
+    for i in gaps:
+        i = int(i)
+        ins = _gap_frames(buf, int(ends[i]), int(offsets[i + 1]), int(headers[i]), int(sizes[i]),
+                          int(headers[i + 1]), int(sizes[i + 1]), cbr_stream)
+        if not ins:
+            continue
+        parts_o += [offsets[last:i + 1], np.array([x[0] for x in ins], np.int64)]
+        parts_h += [headers[last:i + 1], np.array([x[1] for x in ins], np.int64)]
+        parts_s += [sizes[last:i + 1], np.array([x[2] for x in ins], np.int64)]
+        last = i + 1
+    parts_o.append(offsets[last:])
+    parts_h.append(headers[last:])
+    parts_s.append(sizes[last:])
+    if tail:
+        parts_o.append(np.array([x[0] for x in tail], np.int64))
+        parts_h.append(np.array([x[1] for x in tail], np.int64))
+        parts_s.append(np.array([x[2] for x in tail], np.int64))
+    return np.concatenate(parts_o), np.concatenate(parts_h), np.concatenate(parts_s)
+
+
+def _first_decodable(buf, offsets, sizes, headers, tagged=False):
     """Index of the first frame whose bit reservoir data is in the stream.
 
     A stream cut out of a longer one (a radio capture, ``l3-sin1k0db``) can
     start with frames whose ``main_data_begin`` points before the first byte:
     they carry no decodable audio and no timing of their own, so they are not
     output (as the ISO reference decoder does).  Later frames with missing
-    reservoir data are muted instead, which keeps the timing.
+    reservoir data are muted instead, which keeps the timing.  A stream that
+    starts with a Xing/Info/VBRI tag frame is a whole encoded file, not a cut:
+    every frame counts (a damaged first frame is muted).  A placeholder for a
+    lost frame also has timing: it and the frames after it count.
     """
+    if tagged:
+        return 0
     available = 0
     for f in range(len(offsets)):
         h = int(headers[f])
+        if fr.hdr_lost(h):
+            return f
         p = int(offsets[f]) + 4 + (2 if fr.hdr_crc(h) else 0)
         mdb = (int(buf[p]) << 1 | int(buf[p + 1]) >> 7) if not fr.hdr_lsf(h) else int(buf[p])
         if mdb <= available:
@@ -270,7 +588,57 @@ def _bitrates(headers):
     return np.where(lsf, fr.BITRATES_LSF[idx], fr.BITRATES_MPEG1[idx])
 
 
-def _count_crc_errors(buf, offsets, headers):
-    from .decoder import count_crc_errors
+def _damage(buf, offsets, sizes, headers, first):
+    status = np.zeros(len(offsets), np.int32)
+    _frame_damage(buf, offsets, sizes, headers, first, status)
+    return status
 
-    return count_crc_errors(buf, offsets, headers)
+
+@njit
+def _frame_damage(buf, offsets, sizes, headers, f0, status):
+    """Status bits of frames ``f0..`` found without decoding audio: the ones
+    :func:`~mp3restore.decoder.decode_frames` sets from the header, the side
+    information and the bit reservoir (lost frame, CRC mismatch, forbidden side
+    info, reservoir data missing, part2_3_length beyond the frame's main data).
+    Huffman data that overruns inside the main data is only found by decoding."""
+    gis = np.zeros((2, 2, N_FIELDS), np.int32)
+    for f in range(f0, len(offsets)):
+        h = headers[f]
+        if fr.hdr_lost(h):
+            status[f] = _ST_LOST
+            continue
+        off = offsets[f]
+        crc = fr.hdr_crc(h)
+        lsf = fr.hdr_lsf(h)
+        nch = fr.hdr_channels(h)
+        si_pos = off + 4 + (2 if crc else 0)
+        si_size = fr.hdr_side_info_size(h)
+        st = 0
+        if crc and not _crc_ok(buf, off, si_pos, si_size):
+            st |= _ST_CRC
+        mdb, ok = read_side_info(buf, si_pos * 8, lsf, nch, gis, 0)
+        if not ok:
+            st |= _ST_SIDEINFO
+        md_len = off + sizes[f] - si_pos - si_size
+        # bytes of main data in the frames before f that the reservoir can reach
+        # (the walk of decoder._gather_main_data)
+        need = mdb
+        j = f - 1
+        while need > 0 and md_len >= 0:
+            if j < 0 or offsets[j] + sizes[j] != offsets[j + 1] or fr.hdr_lost(headers[j]) or f - j > 512:
+                break
+            hj = headers[j]
+            n = offsets[j] + sizes[j] - (offsets[j] + 4 + (2 if fr.hdr_crc(hj) else 0) + fr.hdr_side_info_size(hj))
+            if n > 0:
+                need -= n
+            j -= 1
+        if md_len < 0 or need > 0:
+            st |= _ST_RESERVOIR
+        elif st == 0:
+            bits = 0
+            for gr in range(1 if lsf else 2):
+                for ch in range(nch):
+                    bits += gis[gr, ch, PART2_3_LENGTH]
+            if bits > (mdb + md_len) * 8:
+                st |= _ST_OVERRUN
+        status[f] = st

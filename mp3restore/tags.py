@@ -36,6 +36,7 @@ __all__ = [
     "VbriTag",
     "find_tags",
     "parse_xing",
+    "parse_xing_damaged",
     "parse_vbri",
     "crc16",
     "lame_crc16",
@@ -636,6 +637,98 @@ def _parse_lame(data: bytes, lame: int) -> dict:
         stored = int.from_bytes(data[crc_at:crc_at + 2], "big")
         out["tag_crc_ok"] = lame_crc16(data[:crc_at]) == stored
     return out
+
+
+# --------------------------------------------------------------------------
+# Damaged Info frames
+# --------------------------------------------------------------------------
+
+_LAME_CRC_FROM_TAG = 8 + 4 + 4 + _TOC_ENTRIES + 4 + _LAME_TAG_CRC  # all four Xing flags, as LAME writes
+_SYNDROMES: dict = {}
+
+
+def _lame_crc_syndromes(length: int) -> dict:
+    """``{lame_crc16 difference: (byte, bit)}`` of every single-bit error in ``length`` bytes.
+
+    CRC-16/ARC starts from 0 and has no final XOR, so it is linear: flipping
+    one bit changes the CRC by the CRC of that bit alone, a different value
+    for each of the ``8 * length`` positions (the polynomial's period is far
+    longer), so one flipped bit can be found and undone.
+    """
+    if length not in _SYNDROMES:
+        table = _CRC16_ARC_TABLE
+        out = {}
+        for bit in range(8):
+            crc = table[1 << bit]  # the CRC of that byte alone
+            for after in range(length):  # then ``after`` zero bytes
+                out[crc] = (length - 1 - after, bit)
+                crc = (crc >> 8) ^ table[crc & 0xFF]
+        _SYNDROMES[length] = out
+    return _SYNDROMES[length]
+
+
+def _repair_lame_crc(data: bytes, crc_at: int) -> bytes | None:
+    """``data`` with the one flipped bit before ``crc_at`` undone so that the LAME tag
+    CRC stored at ``crc_at`` matches (``data`` itself when it matches, or when only
+    the stored CRC has a flipped bit); ``None`` when no single bit explains it."""
+    if crc_at + 2 > len(data):
+        return None
+    diff = lame_crc16(data[:crc_at]) ^ int.from_bytes(data[crc_at:crc_at + 2], "big")
+    if diff & (diff - 1) == 0:
+        return data
+    hit = _lame_crc_syndromes(crc_at).get(diff)
+    if hit is None:
+        return None
+    fixed = bytearray(data)
+    fixed[hit[0]] ^= 1 << hit[1]
+    return bytes(fixed)
+
+
+def _bit_distance(a: bytes, b: bytes) -> int:
+    return sum(bin(x ^ y).count("1") for x, y in zip(a, b)) + 8 * abs(len(a) - len(b))
+
+
+def parse_xing_damaged(frame: bytes, side_info_size: int, crc: bool) -> XingTag | None:
+    """:func:`parse_xing` for a frame that may be damaged.
+
+    * A LAME tag whose CRC does not match because of one flipped bit in the
+      first 190 bytes of the frame (header, side info, Xing fields, LAME
+      fields) is repaired: the CRC tells which bit it was.
+    * A tag whose ``Xing``/``Info`` magic has up to 2 flipped bits is read
+      when the frame otherwise looks like an Info frame: its side information
+      is all zero and the flags say which fields follow (or the repaired LAME
+      CRC matches).
+    * Otherwise the fields are read as they are (a ``tag_crc_ok`` of False
+      says they may be wrong).
+    """
+    data = bytes(frame)
+    base = 4 + side_info_size
+    starts = (base + 2, base) if crc else (base,)
+    tag = parse_xing(data, side_info_size, crc)
+    if tag is not None and tag.tag_crc_ok:
+        return tag
+    for pos in starts:
+        fixed = _repair_lame_crc(data, pos + _LAME_CRC_FROM_TAG)
+        if fixed is not None and fixed is not data:
+            t = parse_xing(fixed, side_info_size, crc)
+            if t is not None and t.tag_crc_ok:
+                return t
+    if tag is not None:
+        return tag
+    # the magic itself is damaged
+    side_info = data[4 + (2 if crc else 0):base]
+    if any(side_info):
+        return None
+    for pos in starts:
+        for magic in (b"Info", b"Xing"):
+            if _bit_distance(data[pos:pos + 4], magic) <= 2:
+                patched = data[:pos] + magic + data[pos + 4:]
+                fixed = _repair_lame_crc(patched, pos + _LAME_CRC_FROM_TAG) or patched
+                t = parse_xing(fixed, side_info_size, crc)
+                flags = _u32(fixed, pos + 4)
+                if t is not None and (t.tag_crc_ok or (flags is not None and flags <= 0xF)):
+                    return t
+    return None
 
 
 _VBRI_OFFSET = 4 + 32

@@ -41,6 +41,8 @@ Mutation strategies (:data:`STRATEGIES`):
                (different sample rates / versions / channel counts)
 ``headers``    every frame header mutated in one field (bitrate, rate, mode, CRC bit)
 ``sideinfo``   random bytes over the side information of random frames
+``synth``      a synthetic stream: valid headers of any kind (free format down to 13-byte
+               frames), random side info pushed to its extremes, random main data
 ``stack``      two or three of the above applied in turn
 
 The functions :func:`mutate` and :func:`same_length_damage` are also used by
@@ -62,6 +64,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 # ---------------------------------------------------------------------------
 # Mutations (pure functions of (data, rng); each returns (bytes, description))
@@ -207,6 +211,66 @@ def m_sideinfo(data, rng, corpus=None):
     return bytes(arr[:len(data)]), f"sideinfo {k} frames"
 
 
+def _bits_to_bytes(bits):
+    bits += "0" * (-len(bits) % 8)
+    return bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+
+
+def _side_info(rng, lsf, nch):
+    """Side information with random fields, often at their extremes (11172-3 2.4.1.7)."""
+    def f(n, extreme=0.3):
+        v = int(rng.integers(0, 1 << n))
+        if rng.random() < extreme:
+            v = (1 << n) - 1 if rng.random() < 0.7 else 0
+        return format(v, f"0{n}b")
+    out = f(8 if lsf else 9) + (f(1 if nch == 1 else 2) if lsf else f(5 if nch == 1 else 3) + f(4 * nch))
+    for _gr in range(1 if lsf else 2):
+        for _ch in range(nch):
+            out += f(12, 0.5) + f(9, 0.5) + f(8, 0.5) + f(9 if lsf else 4)
+            ws = int(rng.random() < 0.4)
+            out += str(ws)
+            if ws:
+                out += f(2) + f(1) + f(5) + f(5) + f(3) + f(3) + f(3)
+            else:
+                out += f(5) + f(5) + f(5) + f(4) + f(3)
+            out += ("" if lsf else f(1)) + f(1) + f(1)
+    return _bits_to_bytes(out)
+
+
+def m_synth(data=None, rng=None, corpus=None):
+    """A synthetic stream: valid headers (any version, rate, bit rate, mode, CRC; free format
+    with any frame length, down to header + side info), random side info pushed to its
+    extremes, random main data.  Reaches kernel paths that damage to real files rarely does."""
+    version = int(rng.choice([3, 2, 0]))  # MPEG-1, 2, 2.5
+    lsf = version != 3
+    sr_bits = int(rng.integers(0, 3))
+    free = rng.random() < 0.3
+    br = 0 if free else int(rng.integers(1, 15))
+    mode = int(rng.integers(0, 4))
+    nch = 1 if mode == 3 else 2
+    si = (9 if nch == 1 else 17) if lsf else (17 if nch == 1 else 32)
+    crc = int(rng.random() < 0.3)
+    free_len = int(rng.integers(4 + si + 2 * crc, 4097)) if rng.random() < 0.5 else int(rng.integers(4 + si, 4 + si + 40))
+    sr = [[44100, 48000, 32000], [22050, 24000, 16000], [11025, 12000, 8000]][{3: 0, 2: 1, 0: 2}[version]][sr_bits]
+    rates = ([0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160] if lsf else
+             [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320])
+    frames = []
+    for _ in range(int(rng.integers(1, 40))):
+        pad = int(rng.integers(0, 2))
+        mode_ext = int(rng.integers(0, 4))
+        h = (0x7FF << 21) | (version << 19) | (1 << 17) | ((1 - crc) << 16) | (br << 12) | (sr_bits << 10) | \
+            (pad << 9) | (mode << 6) | (mode_ext << 4)
+        size = free_len + pad if free else (72 if lsf else 144) * rates[br] * 1000 // sr + pad
+        body = h.to_bytes(4, "big") + (rng.integers(0, 256, 2, dtype=np.uint8).tobytes() if crc else b"")
+        body += _side_info(rng, lsf, nch)
+        rest = max(0, size - len(body))
+        fill = rng.integers(0, 256, rest, dtype=np.uint8)
+        if rng.random() < 0.3:
+            fill[:] = 0xFF if rng.random() < 0.5 else 0
+        frames.append((body + fill.tobytes())[:max(size, 4)])
+    return b"".join(frames), f"synth v{version} sr{sr} br{br}{' free ' + str(free_len) if free else ''} mode{mode} crc{crc}"
+
+
 STRATEGIES = {
     "truncate": m_truncate,
     "flip": m_flip,
@@ -219,6 +283,7 @@ STRATEGIES = {
     "splice": m_splice,
     "headers": m_headers,
     "sideinfo": m_sideinfo,
+    "synth": m_synth,
 }
 SAME_LENGTH = ("flip", "overwrite", "zero")
 
@@ -246,3 +311,456 @@ def same_length_damage(data, rng):
     if kind == 1:
         return m_overwrite(data, rng, lo=10, hi=500)
     return m_zero(data, rng, lo=10, hi=500)
+
+
+# ---------------------------------------------------------------------------
+# Running one case (in the child process)
+# ---------------------------------------------------------------------------
+
+def run_case(data, ops):
+    """Decode ``data`` as ``ops`` says; return ``(outcome, detail)``.
+
+    ``outcome`` is ``"ok"`` (detail: samples with gapless=False and True, frames
+    concealed), ``"error"`` (detail: the Mp3RestoreError subclass name) or
+    ``"fail"`` (detail: what went wrong, with the traceback).
+    """
+    import warnings
+
+    import mp3restore
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = mp3restore.open(data)
+            info = f.info
+            x, sr = f.read(restore=ops.get("restore", False), gapless=False, always_2d=True,
+                           threads=ops.get("threads", 1))
+            problems = _check_pcm(x, info.samples_decoded, info.channels, "read(gapless=False)")
+            y, _ = f.read(restore=False, gapless=True, always_2d=True)
+            problems += _check_pcm(y, info.samples, info.channels, "read(gapless=True)")
+            if ops.get("extra"):
+                c = mp3restore.read_coefficients(data)
+                if not np.all(np.isfinite(c.mdct)):
+                    problems.append("read_coefficients: non-finite MDCT lines")
+                pcm, _ = mp3restore.synthesize(c, gapless=False)
+                problems += _check_pcm(np.asarray(pcm).reshape(len(pcm), -1), info.samples_decoded,
+                                       info.channels, "synthesize")
+                n = sum(len(b) for b in f.blocks(4096, restore=False))
+                if n != info.samples:
+                    problems.append(f"blocks: {n} samples, info says {info.samples}")
+                for k, fv in enumerate(f.frames()):
+                    if k > 3:
+                        break
+                    fv.summary_dict()
+            other = [w for w in caught if not issubclass(w.category, mp3restore.Mp3RestoreWarning)]
+            if other:
+                problems.append(f"warning {other[0].category.__name__}: {other[0].message}")
+        if problems:
+            return "fail", "; ".join(problems)
+        return "ok", (len(x), len(y), int(getattr(f.info, "concealed_frames", 0)))
+    except mp3restore.Mp3RestoreError as e:
+        return "error", type(e).__name__
+    except Exception as e:  # noqa: BLE001 - that is what we are looking for
+        return "fail", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+
+
+def _check_pcm(x, n, channels, what):
+    out = []
+    if x.dtype != np.float32:
+        out.append(f"{what}: dtype {x.dtype}")
+    if x.shape != (n, channels):
+        out.append(f"{what}: shape {x.shape}, info says ({n}, {channels})")
+    if not np.all(np.isfinite(x)):
+        out.append(f"{what}: NaN or Inf in the output")
+    return out
+
+
+def _worker(conn, env):
+    """Child process: run the cases the parent sends until it sends None.  ``env`` is set
+    before mp3restore (and numba) is imported, e.g. ``NUMBA_BOUNDSCHECK=1``."""
+    os.environ.update(env or {})
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        data, ops = msg
+        t0 = time.perf_counter()
+        outcome, detail = run_case(data, ops)
+        conn.send((outcome, detail, time.perf_counter() - t0))
+
+
+class Child:
+    """A worker process running one case at a time; a crash or a hang is seen by the parent.
+
+    ``history`` holds the worker's last cases: a case can corrupt memory without
+    crashing and a later one then crashes, so a crash that does not come back when
+    its input runs alone is looked for in the history (with bounds checks on)."""
+
+    def __init__(self, ctx, env=None):
+        self.ctx = ctx
+        self.env = dict(env or {})
+        self.start()
+
+    def start(self):
+        self.conn, child_conn = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=_worker, args=(child_conn, self.env), daemon=True)
+        self.proc.start()
+        child_conn.close()
+        self.case = None
+        self.sent = 0.0
+        self.done = 0
+        self.history = []
+
+    def send(self, case, data, ops):
+        self.case = case
+        self.sent = time.monotonic()
+        self.history = (self.history + [case])[-30:]
+        self.conn.send((data, ops))
+
+    def kill(self):
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self):
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.kill()
+
+    def death_reason(self):
+        self.proc.join(5)
+        code = self.proc.exitcode
+        if code is not None and code < 0:
+            import signal
+
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"child exited with code {code}"
+
+
+def run_isolated(ctx, data, ops, timeout, env=None):
+    """Run one case in a fresh child; return ``(outcome, detail)`` (``"crash"``/``"hang"`` too)."""
+    c = Child(ctx, env)
+    try:
+        c.send(None, data, ops)
+        if c.conn.poll(timeout):
+            try:
+                outcome, detail, _ = c.conn.recv()
+                return outcome, detail
+            except EOFError:
+                return "crash", c.death_reason()
+        if not c.proc.is_alive():
+            return "crash", c.death_reason()
+        return "hang", f"no result after {timeout} s"
+    finally:
+        c.stop()
+
+
+def _same_failure(a, b):
+    return a[0] == b[0] and (a[0] in ("crash", "hang") or a[1].split(":")[0] == b[1].split(":")[0])
+
+
+def minimise(ctx, data, ops, failure, timeout, env=None, budget=16):
+    """Cut ``data`` from the end, then from the start, while the same kind of failure remains."""
+    tries = 0
+    step = len(data) // 2
+    while step >= 1 and tries < budget:
+        cut = data[:len(data) - step]
+        tries += 1
+        if cut and _same_failure(run_isolated(ctx, cut, ops, timeout, env), failure):
+            data = cut
+        else:
+            step //= 2
+    step = len(data) // 2
+    while step >= 1 and tries < 2 * budget:
+        cut = data[step:]
+        tries += 1
+        if cut and _same_failure(run_isolated(ctx, cut, ops, timeout, env), failure):
+            data = cut
+        else:
+            step //= 2
+    return data
+
+
+# ---------------------------------------------------------------------------
+# The parent: corpus, scheduling, bookkeeping
+# ---------------------------------------------------------------------------
+
+def load_corpus(paths, max_bytes):
+    files = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(q for q in p.iterdir() if q.suffix in (".mp3", ".bit") and q.is_file())
+        elif p.is_file():
+            files.append(p)
+    corpus = []
+    for f in files:
+        if f.name.startswith(("l1-", "l2-", "ILL")):
+            continue
+        b = f.read_bytes()
+        if 0 < len(b) <= max_bytes:
+            corpus.append((f.name, b))
+    return corpus
+
+
+def default_corpus():
+    out = [REPO / "fixtures", REPO / "fixtures" / "regressions"]
+    vectors = Path(os.environ.get("MP3RESTORE_VECTORS") or REPO.parent / "shared" / "vectors")
+    if vectors.is_dir():
+        out.append(vectors)
+    return out
+
+
+def save_failure(out_dir, data, failure, name, desc, ops):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(data).hexdigest()[:12]
+    stem = f"{failure[0]}-{digest}"
+    (out_dir / f"{stem}.mp3").write_bytes(data)
+    (out_dir / f"{stem}.txt").write_text(
+        f"outcome: {failure[0]}\nsource: {name}\nmutation: {desc}\nops: {ops}\nbytes: {len(data)}\n\n{failure[1]}\n")
+    return out_dir / f"{stem}.mp3"
+
+
+class Fuzzer:
+    def __init__(self, args, corpus, rng):
+        self.args = args
+        self.corpus = corpus
+        self.rng = rng
+        self.ctx = mp.get_context("fork")
+        self.out_dir = Path(args.out)
+        # bounds-checked kernels compile once into their own cache
+        self.bc_env = {"NUMBA_BOUNDSCHECK": "1",
+                       "NUMBA_CACHE_DIR": str(self.out_dir.resolve() / ".numba-boundscheck-cache")}
+        self.env = self.bc_env if args.boundscheck else {}
+        self.stats = Counter()
+        self.errors = Counter()
+        self.per_strategy = Counter()
+        self.same = Counter()
+        self.failures = []
+        self.worst = (0.0, "")
+        self.clean = {}
+
+    def warm_up(self, children):
+        """Decode every corpus file once (clean sample counts; numba's compile/cache load)."""
+        pending = list(range(len(self.corpus)))
+        t0 = time.monotonic()
+        while pending or any(c.case is not None for c in children):
+            for c in children:
+                if c.case is None and pending:
+                    i = pending.pop()
+                    c.send((i, "clean", "", self.corpus[i][1], {}), self.corpus[i][1], {})
+            busy = [c for c in children if c.case is not None]
+            ready = mp.connection.wait([c.conn for c in busy], timeout=1.0)
+            for c in busy:
+                if c.conn in ready or not c.proc.is_alive():
+                    try:
+                        outcome, detail, _ = c.conn.recv()
+                    except EOFError:
+                        outcome, detail = "crash", None
+                        c.kill()
+                        c.start()
+                    self.clean[c.case[0]] = detail if outcome == "ok" else None
+                    c.case = None
+            if time.monotonic() - t0 > 900:
+                raise SystemExit("fuzz: the clean corpus does not decode in 15 minutes")
+        return time.monotonic() - t0
+
+    def new_case(self, ok):
+        rng = self.rng
+        i = ok[int(rng.integers(0, len(ok)))]
+        names = list(STRATEGIES) + ["stack"]
+        strategy = names[int(rng.integers(0, len(names)))]
+        src = self.corpus[i][1]
+        if strategy == "flip":
+            data, desc = m_flip(src, rng, density=float(10 ** rng.uniform(-5, -3)))
+        elif strategy in ("overwrite", "zero"):
+            data, desc = STRATEGIES[strategy](src, rng, None, lo=10, hi=500)
+        else:
+            data, desc = mutate(src, rng, [b for _, b in self.corpus], strategy)
+        ops = {"restore": bool(rng.random() < 0.3), "extra": bool(rng.random() < 0.15),
+               "threads": 2 if rng.random() < 0.1 else 1}
+        return (i, strategy, desc, data, ops)
+
+    def record(self, case, outcome, detail, elapsed, history=()):
+        i, strategy, desc, data, ops = case
+        self.per_strategy[(strategy, outcome)] += 1
+        self.stats[outcome] += 1
+        if outcome == "ok" and elapsed is not None and len(data) > 1000:
+            us = elapsed * 1e6 / len(data)
+            if us > self.worst[0]:
+                self.worst = (us, f"{self.corpus[i][0]} {desc}")
+        if outcome == "error":
+            self.errors[detail] += 1
+        if strategy in SAME_LENGTH:
+            ref = self.clean[i]
+            for k, mode in ((0, "gapless=False"), (1, "gapless=True")):
+                self.same[(mode, "total")] += 1
+                if outcome == "ok" and detail[k] == ref[k]:
+                    self.same[(mode, "kept")] += 1
+        if outcome in ("fail", "crash", "hang"):
+            self.report(case, outcome, str(detail), history)
+
+    def report(self, case, outcome, detail, history):
+        i, strategy, desc, data, ops = case
+        name = self.corpus[i][0]
+        print(f"fuzz: {outcome.upper()} on {name} ({desc}): {detail.splitlines()[0]}", flush=True)
+        timeout = self.args.timeout
+        env = self.env
+        alone = run_isolated(self.ctx, data, ops, timeout, env)
+        if outcome == "hang" and alone[0] != "hang":
+            print(f"fuzz:   no hang alone ({alone[0]} in a fresh process): not counted", flush=True)
+            self.stats["hang"] -= 1
+            self.stats["hang-not-alone"] += 1
+            return
+        if outcome == "crash" and alone[0] != "crash":
+            # not by itself: an earlier case of that worker corrupted memory; bounds checks
+            # turn such a case into an IndexError
+            print("fuzz:   does not crash alone; replaying the worker's last cases with bounds checks", flush=True)
+            culprit = None
+            for h in history:
+                if h is None or h[1] == "clean":
+                    continue
+                r = run_isolated(self.ctx, h[3], h[4], max(timeout, 300), self.bc_env)
+                if r[0] != "ok" and r[0] != "error":
+                    culprit = (h, r)
+                    break
+            if culprit is None:
+                path = save_failure(self.out_dir, data, (outcome, detail + "\n(not reproducible alone)"), name,
+                                    desc, ops)
+                folder = path.with_suffix("")
+                folder.mkdir(exist_ok=True)
+                for k, h in enumerate(history):  # what the worker ran before, for a closer look
+                    if h is not None and h[1] != "clean":
+                        (folder / f"{k:02d}-before.mp3").write_bytes(h[3])
+                        (folder / f"{k:02d}-before.txt").write_text(f"{self.corpus[h[0]][0]}: {h[2]} {h[4]}\n")
+                self.failures.append((outcome, detail.splitlines()[0] + " (not reproducible alone)", str(path),
+                                      len(data)))
+                return
+            (i, strategy, desc, data, ops), alone = culprit
+            name = self.corpus[i][0]
+            outcome, detail, env = "crash", f"corrupts memory: with bounds checks {alone[1]}", self.bc_env
+            alone = ("fail", alone[1])
+        small = minimise(self.ctx, data, ops, alone, timeout if env is self.env else max(timeout, 300), env) \
+            if alone[0] == outcome or outcome == "crash" else data
+        path = save_failure(self.out_dir, small, (outcome, detail), name, desc, ops)
+        self.failures.append((outcome, detail.splitlines()[0], str(path), len(small)))
+        print(f"fuzz:   minimised to {len(small)} bytes: {path}", flush=True)
+
+    def run(self):
+        args = self.args
+        children = [Child(self.ctx, self.env) for _ in range(max(1, args.jobs))]
+        self._children = children
+        t = self.warm_up(children)
+        ok = [i for i in range(len(self.corpus)) if self.clean.get(i) is not None]
+        print(f"fuzz: {len(ok)} corpus files decode cleanly (warm-up {t:.1f} s)", flush=True)
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            for c in children:
+                if c.case is None:
+                    if c.done >= 300:  # a fresh process now and then: corruption stays local
+                        c.stop()
+                        c.start()
+                    case = self.new_case(ok)
+                    c.send(case, case[3], case[4])
+            busy = [c for c in children if c.case is not None]
+            ready = mp.connection.wait([c.conn for c in busy], timeout=0.5)
+            for c in busy:
+                if c.conn in ready:
+                    try:
+                        outcome, detail, elapsed = c.conn.recv()
+                    except EOFError:
+                        self._restart(c, "crash", c.death_reason())
+                        continue
+                    case, c.case = c.case, None
+                    c.done += 1
+                    before = len(self.failures)
+                    self.record(case, outcome, detail, elapsed)
+                    if len(self.failures) != before:
+                        self._unstall(children)
+                elif not c.proc.is_alive():
+                    self._restart(c, "crash", c.death_reason())
+                elif time.monotonic() - c.sent > args.timeout:
+                    self._restart(c, "hang", f"no result after {args.timeout} s")
+        for c in children:
+            c.stop()
+
+    def _restart(self, c, outcome, reason):
+        case, history = c.case, list(c.history)
+        c.kill()
+        c.start()
+        self.record(case, outcome, reason, None, history[::-1])  # this case first, then the ones before
+        self._unstall(self._children)
+
+    @staticmethod
+    def _unstall(children):
+        """The parent was busy (minimising): the other workers' cases get their time again."""
+        now = time.monotonic()
+        for c in children:
+            if c.case is not None:
+                c.sent = now
+
+    def summary(self, seed):
+        total = sum(self.stats.values())
+        st = self.stats
+        print(f"\nfuzz: {total} cases in {self.args.seconds:.0f} s (seed {seed})")
+        print(f"  decoded {st['ok']}, clean Mp3RestoreError {st['error']}, "
+              f"failures {st['fail']}, crashes {st['crash']}, hangs {st['hang']}")
+        if self.errors:
+            print("  errors: " + ", ".join(f"{k} {v}" for k, v in self.errors.most_common()))
+        print("  per strategy (decoded / error / failed):")
+        for s in list(STRATEGIES) + ["stack"]:
+            ok, er = self.per_strategy[(s, "ok")], self.per_strategy[(s, "error")]
+            bad = sum(self.per_strategy[(s, k)] for k in ("fail", "crash", "hang"))
+            print(f"    {s:<10} {ok:6d} {er:6d} {bad:6d}")
+        for mode in ("gapless=False", "gapless=True"):
+            t = self.same[(mode, "total")]
+            if t:
+                k = self.same[(mode, "kept")]
+                print(f"  same-length damage (flip/overwrite/zero), {mode}: sample count kept in {k}/{t} "
+                      f"= {100.0 * k / t:.1f}%")
+        if self.worst[1]:
+            print(f"  slowest case: {self.worst[0]:.2f} us per byte ({self.worst[1]})")
+        for f in self.failures:
+            print(f"  {f[0]}: {f[1]} -> {f[2]} ({f[3]} bytes)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=300, help="how long to fuzz (default 300)")
+    ap.add_argument("--jobs", type=int, default=2, help="child processes decoding in parallel (default 2)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock, printed)")
+    ap.add_argument("--out", default="fuzz-crashes", help="folder for failing inputs (default fuzz-crashes)")
+    ap.add_argument("--corpus", nargs="*", default=None,
+                    help="MP3 files or folders (default: fixtures/, fixtures/regressions/, the vectors)")
+    ap.add_argument("--timeout", type=float, default=30.0,
+                    help="seconds one case may take before it counts as a hang (default 30)")
+    ap.add_argument("--max-bytes", type=int, default=200_000, help="largest corpus file used (default 200000)")
+    ap.add_argument("--boundscheck", action="store_true",
+                    help="run the kernels with NUMBA_BOUNDSCHECK=1 (slower; an out-of-bounds index is a failure)")
+    args = ap.parse_args(argv)
+
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    corpus = load_corpus(args.corpus if args.corpus is not None else default_corpus(), args.max_bytes)
+    if not corpus:
+        print("fuzz: no corpus files found", file=sys.stderr)
+        return 2
+    print(f"fuzz: seed {seed}, {len(corpus)} corpus files, {args.jobs} jobs, {args.seconds:.0f} s, "
+          f"timeout {args.timeout:.0f} s per case{', bounds checks' if args.boundscheck else ''}", flush=True)
+    fz = Fuzzer(args, corpus, np.random.default_rng(seed))
+    fz.run()
+    fz.summary(seed)
+    return 1 if fz.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

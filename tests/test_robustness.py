@@ -1,0 +1,439 @@
+"""Damaged and hostile input: never a crash, never a hang, the timing kept, nothing lost.
+
+* property tests (hypothesis, small budget) on mutated fixtures, random bytes and
+  synthetic streams: ``read`` returns finite float32 audio of the length ``info``
+  promises, or raises an ``Mp3RestoreError`` -- nothing else;
+* every prefix of a few short streams decodes or raises ``Mp3RestoreError``;
+* same-length damage (flipped bits, overwritten or zeroed spans) keeps the sample
+  count of the clean file in at least 95 % of the cases (the figure is printed);
+* a destroyed header is concealed in place and reported; ``strict=True`` raises;
+* truncation, Xing frame counts and LAME delay/padding that do not fit the file;
+* the crashes the fuzzer (``tools/fuzz.py``) found, as regression fixtures.
+
+The mutations are those of ``tools/fuzz.py`` (its longer harness runs each case in
+a child process so a segfault is caught; here everything runs in-process).
+"""
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mp3restore
+from conftest import FIXTURES, REPO
+from mp3restore import frames as fr
+from mp3restore.stream import open_stream
+
+_spec = importlib.util.spec_from_file_location("mp3restore_fuzz", REPO / "tools" / "fuzz.py")
+fuzz = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fuzz)
+
+REGRESSIONS = FIXTURES / "regressions"
+SMALL = ["short_stereo_joint_cbr128_44100_300samples", "mono_cbr24_12000", "stereo_joint_cbr16_8000",
+         "stereo_joint_free200_44100", "stereo_joint_cbr128_44100_crc", "stereo_joint_vbr2_44100"]
+# the same-length damage figure: CBR, VBR, LSF, CRC-protected
+DAMAGE = ["stereo_joint_cbr128_44100", "stereo_joint_vbr2_44100", "mono_cbr24_12000",
+          "stereo_joint_cbr128_44100_crc"]
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY_LONG = settings(PROPERTY, max_examples=400)
+
+
+def _bytes(name):
+    p = FIXTURES / f"{name}.mp3"
+    if not p.exists():
+        pytest.skip(f"fixture {name} missing")
+    return p.read_bytes()
+
+
+def decode_checked(data, *, restore=False, gapless=True, threads=1):
+    """Decode ``data``: finite float32 audio of the length ``info`` promises, or ``None``
+    when it raises an ``Mp3RestoreError``.  Anything else fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy overflow/invalid warnings are bugs
+        warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)
+        try:
+            f = mp3restore.open(data)
+            x, sr = f.read(restore=restore, gapless=gapless, always_2d=True, threads=threads)
+        except mp3restore.Mp3RestoreError as e:
+            assert str(e)
+            return None
+    info = f.info
+    assert x.dtype == np.float32
+    assert x.shape == (info.samples if gapless else info.samples_decoded, info.channels)
+    assert np.all(np.isfinite(x))
+    assert sr == info.samplerate
+    return x
+
+
+def _count(data, gapless):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)
+        try:
+            return len(mp3restore.read(data, restore=False, gapless=gapless)[0])
+        except mp3restore.Mp3RestoreError:
+            return -1
+
+
+# ---------------------------------------------------------------------------
+# Never a crash
+# ---------------------------------------------------------------------------
+
+@PROPERTY_LONG
+@given(name=st.sampled_from(SMALL), seed=st.integers(0, 2 ** 32 - 1),
+       strategy=st.sampled_from(sorted(fuzz.STRATEGIES) + ["stack"]), restore=st.booleans(),
+       gapless=st.booleans())
+def test_mutated_fixture_decodes_or_raises_a_clean_error(name, seed, strategy, restore, gapless):
+    rng = np.random.default_rng(seed)
+    corpus = [_bytes(n) for n in SMALL[:3]]
+    data, desc = fuzz.mutate(_bytes(name), rng, corpus, strategy)
+    decode_checked(data, restore=restore, gapless=gapless)
+
+
+@PROPERTY
+@given(st.binary(min_size=0, max_size=4000))
+def test_random_bytes_decode_or_raise_a_clean_error(data):
+    decode_checked(data)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 2 ** 32 - 1), restore=st.booleans())
+def test_synthetic_streams_with_extreme_side_info(seed, restore):
+    """Valid headers of every kind (free format down to 13-byte frames), random side info
+    at its extremes (part2_3_length 4095, big_values 511, global_gain 255, ...)."""
+    data, desc = fuzz.m_synth(None, np.random.default_rng(seed))
+    x = decode_checked(data, restore=restore, gapless=False)
+    if x is not None:
+        c = mp3restore.read_coefficients(data)
+        assert np.all(np.isfinite(c.mdct))
+
+
+@PROPERTY
+@given(name=st.sampled_from(SMALL), seed=st.integers(0, 2 ** 32 - 1))
+def test_scanner_accounts_for_every_byte(name, seed):
+    """The frame scanner advances by a whole frame or by one byte at each step: frames
+    plus skipped bytes cover the data (up to the 3 last bytes, too short for a header),
+    so its time is linear in the input size whatever the bytes."""
+    data, _ = fuzz.mutate(_bytes(name), np.random.default_rng(seed))
+    n = len(data)
+    buf = np.zeros(n + 64, np.uint8)
+    buf[:n] = np.frombuffer(data, np.uint8)
+    cap = n // fr.MIN_ANY_FRAME + 1
+    offsets, headers, sizes = (np.zeros(cap, np.int64) for _ in range(3))
+    count, skipped, truncated, _ = fr.scan_frames(buf, 0, n, offsets, headers, sizes)
+    covered = int(sizes[:count].sum()) + int(skipped)
+    assert np.all(np.diff(offsets[:count]) >= sizes[:count - 1]) if count > 1 else True
+    if truncated:
+        assert covered <= n
+    else:
+        assert 0 <= n - covered <= 3
+
+
+def test_decoding_with_threads_on_damage():
+    rng = np.random.default_rng(7)
+    data, _ = fuzz.m_flip(_bytes("stereo_joint_cbr128_44100"), rng, density=5e-4)
+    a = decode_checked(data, threads=1)
+    b = decode_checked(data, threads=2)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name,limit", [
+    ("short_stereo_joint_cbr128_44100_300samples", None),
+    ("mono_cbr24_12000", 2600),
+    ("stereo_joint_free200_44100", 2200),
+    ("stereo_joint_cbr128_44100_crc", 1700),
+])
+def test_every_prefix_decodes_or_raises(name, limit):
+    data = _bytes(name)[:limit]
+    decoded = 0
+    for n in range(len(data) + 1):
+        x = decode_checked(data[:n], gapless=n % 2 == 0, restore=n % 7 == 0)
+        decoded += x is not None
+    assert decoded > 0
+
+
+def test_hostile_free_format_and_sync_bait():
+    """13-byte free-format frames (more frames than the index had room for: a heap
+    overflow once), 0xFF runs, header copies, a lone header."""
+    h = bytes([0xFF, 0xF3, 0x00, 0xC0])
+    for data in [(h + bytes(9)) * 500, b"\xff" * 5000, bytes([0xFF, 0xFB, 0x90, 0x64]) * 2000,
+                 bytes([0xFF, 0xFB, 0x00, 0x00]) * 3000, h, (h + bytes(9)) * 2 + b"\xff"]:
+        decode_checked(data, gapless=False)
+
+
+# ---------------------------------------------------------------------------
+# Keep the timing
+# ---------------------------------------------------------------------------
+
+def test_same_length_damage_keeps_the_sample_count():
+    """Flipped bits (density 1e-5..1e-3), overwritten and zeroed spans (10..500 bytes) on
+    4 fixtures, 50 cases each: the sample count equals the clean file's in >= 95 % of the
+    cases, with gapless=False and with the default (gapless) trimming."""
+    kept = {False: 0, True: 0}
+    total = 0
+    for name in DAMAGE:
+        data = _bytes(name)
+        clean = {g: _count(data, g) for g in (False, True)}
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        for _ in range(50):
+            damaged, _ = fuzz.same_length_damage(data, rng)
+            assert len(damaged) == len(data)
+            total += 1
+            for g in (False, True):
+                kept[g] += _count(damaged, g) == clean[g]
+    share = {g: kept[g] / total for g in kept}
+    print(f"\nsame-length damage, {total} cases: sample count kept in {kept[False]} "
+          f"({100 * share[False]:.1f}%) with gapless=False, {kept[True]} ({100 * share[True]:.1f}%) gapless")
+    assert share[False] >= 0.95 and share[True] >= 0.95
+
+
+def _frame_offsets(data):
+    s = open_stream(data)
+    return s, [int(o) for o in s.offsets]
+
+
+@pytest.mark.parametrize("name", ["stereo_joint_cbr128_44100", "mono_cbr24_12000", "stereo_joint_free200_44100"])
+@pytest.mark.parametrize("how", ["zero", "flip-sync"])
+def test_destroyed_header_is_concealed_in_place(name, how):
+    data = _bytes(name)
+    s, offs = _frame_offsets(data)
+    k = len(offs) // 2
+    bad = bytearray(data)
+    if how == "zero":
+        bad[offs[k]:offs[k] + 4] = bytes(4)
+    else:  # sync bits and the layer: too much for a repair
+        bad[offs[k]] ^= 0xFF
+        bad[offs[k] + 1] ^= 0x06
+    with pytest.warns(mp3restore.Mp3RestoreWarning, match="concealed"):
+        info = mp3restore.info(bytes(bad))
+    assert k - s.first in info.concealed_positions
+    assert info.frames == s.info.frames and info.samples == s.info.samples
+    for g in (False, True):
+        assert _count(bytes(bad), g) == _count(data, g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)
+        c = mp3restore.read_coefficients(bytes(bad))
+    f = k - s.first
+    assert c.frame_status[f] & 16  # ST_LOST
+    assert not np.any(c.mdct[c.frame_granule[f]:c.frame_granule[f + 1]])
+
+
+def test_two_lost_headers_in_a_row_and_the_last_header():
+    data = _bytes("stereo_joint_cbr128_44100")
+    s, offs = _frame_offsets(data)
+    bad = bytearray(data)
+    for k in (20, 21, len(offs) - 1):
+        bad[offs[k]:offs[k] + 4] = b"\x00\x00\x00\x00"
+    with pytest.warns(mp3restore.Mp3RestoreWarning):
+        info = mp3restore.info(bytes(bad))
+    assert {20 - s.first, 21 - s.first, len(offs) - 1 - s.first} <= set(info.concealed_positions)
+    assert _count(bytes(bad), False) == _count(data, False)
+
+
+def test_damaged_bit_rate_and_padding_are_repaired():
+    """A flipped bit that doubles the bit rate (128 -> 256 kbit/s: the wrong length also
+    lands on a header) or breaks the sync: the header is mended from its neighbours and the
+    frame decodes as it was."""
+    data = _bytes("stereo_joint_cbr128_44100")
+    s, offs = _frame_offsets(data)
+    clean = decode_checked(data, gapless=False)
+    for k, (byte, mask) in [(30, (2, 0x40)), (31, (0, 0x10)), (40, (2, 0x20))]:
+        bad = bytearray(data)
+        bad[offs[k] + byte] ^= mask
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", mp3restore.Mp3RestoreWarning)
+            x = decode_checked(bytes(bad), gapless=False)
+        np.testing.assert_array_equal(x, clean)
+
+
+def test_damaged_xing_tag_is_repaired_by_its_crc():
+    """One flipped bit anywhere in the first 190 bytes of the LAME tag frame (header, side
+    info, Xing fields, LAME fields): the tag CRC says which one, the gapless trim is kept."""
+    data = _bytes("stereo_joint_vbr2_44100")
+    info = mp3restore.info(data)
+    rng = np.random.default_rng(3)
+    for bit in rng.choice(190 * 8, 40, replace=False):
+        bad = bytearray(data)
+        bad[bit // 8] ^= 1 << (bit % 8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)
+            got = mp3restore.info(bytes(bad))
+        assert (got.tag, got.frames, got.samples, got.delay, got.padding) == \
+            (info.tag, info.frames, info.samples, info.delay, info.padding), bit
+
+
+def test_huffman_overrun_found_while_decoding_is_muted_and_reported():
+    """Damage in the main data only (the side info, under its CRC, is intact): the frames
+    whose Huffman data overruns are muted; info counts them after the decode."""
+    data = _bytes("stereo_joint_cbr128_44100_crc")
+    s, offs = _frame_offsets(data)
+    clean = decode_checked(data, gapless=False)
+    rng = np.random.default_rng(11)
+    for attempt in range(40):
+        bad = bytearray(data)
+        k = int(rng.integers(5, len(offs) - 5))
+        start = offs[k] + 6 + 32
+        bad[start:start + 40] = rng.integers(0, 256, 40, dtype=np.uint8).tobytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)
+            c = mp3restore.read_coefficients(bytes(bad))
+        over = np.flatnonzero(c.frame_status & 8)
+        if len(over) and mp3restore.info(bytes(bad)).concealed_frames == 0:
+            break
+    else:
+        pytest.skip("no overrun produced")
+    for f in over:
+        assert not np.any(c.mdct[c.frame_granule[f]:c.frame_granule[f + 1]])
+    f = mp3restore.open(bytes(bad))
+    with pytest.warns(mp3restore.Mp3RestoreWarning, match="while decoding"):
+        x, _ = f.read(restore=False, gapless=False)
+    assert len(x) == len(clean)
+    assert set(int(v) for v in over) <= set(f.info.concealed_positions)
+    with pytest.raises(mp3restore.StreamError):
+        mp3restore.read(bytes(bad), strict=True)
+
+
+def test_clean_fixtures_have_nothing_concealed_or_repaired():
+    for p in sorted(FIXTURES.glob("*.mp3")):
+        data = p.read_bytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", mp3restore.Mp3RestoreWarning)
+            s = open_stream(data)
+        assert s.info.concealed_frames == 0 and s.info.concealed_positions == ()
+        assert bytes(s.buf[:len(data)]) == data  # no header was rewritten
+        assert not np.any(s.headers >> 32)
+
+
+# ---------------------------------------------------------------------------
+# strict mode
+# ---------------------------------------------------------------------------
+
+def test_strict_does_not_raise_on_clean_fixtures():
+    for p in sorted(FIXTURES.glob("*.mp3")):
+        mp3restore.read(p, restore=False, strict=True)
+        for _ in mp3restore.blocks(p, 1 << 20, restore=False, strict=True):
+            pass
+
+
+@pytest.mark.parametrize("damage", ["header", "truncate", "crc", "junk"])
+def test_strict_raises_stream_error_on_damage(damage):
+    name = "stereo_joint_cbr128_44100_crc" if damage == "crc" else "stereo_joint_cbr128_44100"
+    data = _bytes(name)
+    s, offs = _frame_offsets(data)
+    bad = bytearray(data)
+    if damage == "header":
+        bad[offs[10]:offs[10] + 4] = bytes(4)
+    elif damage == "truncate":
+        bad = bad[:-100]
+    elif damage == "crc":
+        bad[offs[10] + 8] ^= 0x01
+    else:
+        bad[offs[10]:offs[10]] = b"junk" * 10
+    with pytest.raises(mp3restore.StreamError):
+        mp3restore.read(bytes(bad), strict=True)
+    with pytest.raises(mp3restore.StreamError):
+        mp3restore.open(bytes(bad), strict=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        x, _ = mp3restore.read(bytes(bad), restore=False)
+    assert any(issubclass(v.category, mp3restore.Mp3RestoreWarning) for v in w)
+    assert np.all(np.isfinite(x))
+
+
+def test_cli_strict(tmp_path, capsys):
+    from mp3restore.cli import main
+
+    data = bytearray(_bytes("stereo_joint_cbr128_44100"))
+    _, offs = _frame_offsets(bytes(data))
+    data[offs[10]:offs[10] + 4] = bytes(4)
+    src = tmp_path / "bad.mp3"
+    src.write_bytes(bytes(data))
+    assert main(["decode", str(src), "-o", str(tmp_path / "a.wav"), "-q", "--no-restore"]) == 0
+    assert "warning" in capsys.readouterr().err
+    assert main(["decode", str(src), "-o", str(tmp_path / "b.wav"), "-q", "--strict"]) == 1
+    assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "b.wav").exists()
+
+
+# ---------------------------------------------------------------------------
+# Truncation, tags and trimming information that do not fit the file
+# ---------------------------------------------------------------------------
+
+def test_truncated_file_warns_and_decodes_the_complete_frames():
+    data = _bytes("stereo_joint_cbr128_44100")
+    full = mp3restore.info(data)
+    with pytest.warns(mp3restore.Mp3RestoreWarning, match="truncated"):
+        x, _ = mp3restore.read(data[:-150], restore=False, gapless=False)
+    assert len(x) == (full.frames - 1) * 1152
+
+
+def _patch_xing(data, frames=None, delay=None, padding=None):
+    """Set fields of the Xing/LAME tag of ``data`` (frame 0, MPEG-1 stereo: tag at 36)."""
+    from mp3restore.tags import lame_crc16
+
+    b = bytearray(data)
+    assert b[36:40] in (b"Xing", b"Info")
+    if frames is not None:
+        b[44:48] = int(frames).to_bytes(4, "big")
+    lame = 36 + 120
+    if delay is not None or padding is not None:
+        old = int.from_bytes(b[lame + 21:lame + 24], "big")
+        d = old >> 12 if delay is None else delay
+        p = old & 0xFFF if padding is None else padding
+        b[lame + 21:lame + 24] = ((d << 12) | p).to_bytes(3, "big")
+    b[lame + 34:lame + 36] = lame_crc16(bytes(b[:lame + 34])).to_bytes(2, "big")  # a valid tag CRC
+    return bytes(b)
+
+
+@pytest.mark.parametrize("frames", [1, 10, 77, 79, 1000, 2 ** 32 - 1])
+def test_xing_frame_count_that_disagrees_with_the_file(frames):
+    data = _bytes("stereo_joint_cbr128_44100")
+    ref = mp3restore.info(data)
+    info = mp3restore.info(_patch_xing(data, frames=frames))
+    assert info.frames == ref.frames
+    x = decode_checked(_patch_xing(data, frames=frames))
+    assert len(x) == info.samples
+    if frames < ref.frames:  # too small: the file's own count is used
+        assert info.samples == ref.samples
+    else:  # larger (a truncated file): nothing is cut at the end
+        assert ref.samples <= info.samples <= ref.samples_decoded
+
+
+@pytest.mark.parametrize("delay,padding", [(4095, 0), (0, 4095), (4095, 4095), (576, 4095)])
+def test_lame_delay_and_padding_larger_than_a_short_stream(delay, padding):
+    data = _bytes("short_stereo_joint_cbr128_44100_300samples")
+    bad = _patch_xing(data, delay=delay, padding=padding)
+    info = mp3restore.info(bad)
+    x = decode_checked(bad)
+    assert len(x) == info.samples >= 0
+    assert len(decode_checked(bad, gapless=False)) == info.samples_decoded
+
+
+def test_tag_sizes_larger_than_the_file():
+    data = _bytes("stereo_joint_cbr128_44100")
+    ref = decode_checked(data, gapless=False)
+    id3 = b"ID3\x03\x00\x00" + bytes([0x7F, 0x7F, 0x7F, 0x7F])  # claims 256 MB
+    ape = b"APETAGEX" + (2000).to_bytes(4, "little") + (10 ** 9).to_bytes(4, "little") + bytes(16)
+    for bad in (id3 + data, data + ape, id3 + data + ape):
+        x = decode_checked(bad, gapless=False)
+        assert x is not None and len(x) == len(ref)
+
+
+# ---------------------------------------------------------------------------
+# Regression fixtures (inputs that crashed once), each run in a child process
+# ---------------------------------------------------------------------------
+
+REGRESSION_FILES = sorted(REGRESSIONS.glob("*.mp3")) if REGRESSIONS.is_dir() else []
+
+
+@pytest.mark.parametrize("path", REGRESSION_FILES, ids=[p.stem for p in REGRESSION_FILES])
+def test_regression_input_in_a_child_process(path):
+    ctx = multiprocessing.get_context("fork")
+    outcome, detail = fuzz.run_isolated(ctx, path.read_bytes(), {"extra": True}, timeout=120)
+    assert outcome in ("ok", "error"), detail
