@@ -162,12 +162,12 @@ def _plan(stream, strength, bandwidth):
 
 
 def _make_restorer(stream, mdct, gi, a, strength, bandwidth):
-    from .restore import LOOKAHEAD_FRAMES, Restorer, plan_for
+    from .restore import LOOKAHEAD_FRAMES, Restorer, make_plan
 
     assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
     end = min(stream.nframes, a + LOOKAHEAD_FRAMES)
     look = int(stream.gr_start[end] - stream.gr_start[a])
-    plan = plan_for(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth)
+    plan = make_plan(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth=bandwidth)
     return Restorer(plan, stream.samplerate, stream.channels, strength)
 
 

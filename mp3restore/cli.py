@@ -554,8 +554,6 @@ def cmd_dump(args) -> int:
         return [c for c in g.channels if args.channel is None or c.channel == args.channel]
 
     if args.json:
-        import json
-
         head = fv.header_dict()
         head.update(header=fv.header, private=fv.private, copyright=fv.copyright, original=fv.original,
                     emphasis=fv.emphasis, status_bits=fv.status)

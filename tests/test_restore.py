@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mp3restore
-from mp3restore.restore import LOOKAHEAD_FRAMES, plan_for, restore_coefficients
+from mp3restore.restore import LOOKAHEAD_FRAMES, make_plan, restore_coefficients
 from mp3restore.restore.envelope import NB, envelope_at
 from conftest import FIXTURES
 
@@ -104,7 +104,7 @@ def test_band_limited_source_gets_no_invented_treble():
     mp3 = encode(x, 128)
     c = mp3restore.read_coefficients(mp3)
     look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
-    plan = plan_for(c.stream_info(), c.mdct[:look], c.block_type[:look])
+    plan = make_plan(c.stream_info(), c.mdct[:look], c.block_type[:look])
     assert not plan.highband, plan.reason
     plain, _ = mp3restore.read(mp3, restore=False)
     rest, _ = mp3restore.read(mp3, restore=True)

@@ -15,7 +15,6 @@ import dataclasses
 import numpy as np
 
 from ..errors import InputError
-from ..sideinfo import BLOCK_TYPE
 from .plan import Plan, make_plan
 
 LOOKAHEAD_FRAMES = 128  # frames whose coefficients decide the plan (the first chunk)
@@ -91,9 +90,6 @@ class Restorer:
         return out
 
 
-def plan_for(info, mdct, block_type, bandwidth=None):
-    return make_plan(info, mdct, block_type, bandwidth=bandwidth)
-
 
 def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     """Return a restored copy of ``coefficients`` (the high band regenerated, holes filled).
@@ -114,7 +110,7 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     c = coefficients
     out = dataclasses.replace(c, mdct=c.mdct.copy(), restored_from=c.mdct)
     look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
-    plan = plan_for(c.stream_info(), out.mdct[:look], c.block_type[:look], bandwidth)
+    plan = make_plan(c.stream_info(), out.mdct[:look], c.block_type[:look], bandwidth=bandwidth)
     r = Restorer(plan, c.samplerate, c.channels, strength)
     if not r.active:
         return dataclasses.replace(c, mdct=c.mdct.copy())

@@ -48,7 +48,6 @@ def envelope_at(x, kf, w, band_p, band_n):
     like the spectral flatness without a logarithm per line.
     """
     edges = ENV_EDGES[kf]
-    a = edges[0]
     b = edges[NB]
     lo = (kf * 4) // 5
     hi = max(lo + 1, (kf * 19) // 20)

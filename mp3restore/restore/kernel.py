@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._jit import njit
-from ..sideinfo import BLOCK_TYPE, LAST_NONZERO
+from ..sideinfo import BLOCK_TYPE
 from .envelope import NB, envelope_at
 from .highband import clamp_slope, fill, source_correlation, _noise_fraction
 from .holes import fill_holes
