@@ -4,8 +4,11 @@
 The code tables (``tables.huffman_data``) are turned into flat lookup tables
 once per process (:func:`lookup_tables`): a root table indexed by the next
 ``ROOT_BITS`` bits and, for longer codes, second-level tables.  An entry
-``e >= 0`` is a leaf, ``(bits_used_at_this_level << 16) | value``; ``e < 0``
-points at a sub-table, ``-e = (offset << 4) | width``.  Pair values are
+``e >= 0`` is a leaf, ``(bits_used_at_this_level << 16) | value`` (bits 16..20;
+``value`` in bits 0..7); ``e < 0`` points at a sub-table, ``-e = (offset << 4) | width``.
+Root entries of pair tables whose code, linbits-free values and sign bits all lie
+within the root's bits also carry the whole pair (:func:`_mark_fast_pairs`): bit 15
+set, sign of x in bit 8, of y in bit 9, code plus sign bits in bits 21..25.  Pair values are
 ``x * 16 + y``, quad values ``v * 8 + w * 4 + x * 2 + y``.  Table 0 (no bits)
 has root offset -1.
 """
@@ -18,7 +21,7 @@ from .bits import peek
 from .sideinfo import (BIG_VALUES, BLOCK_TYPE, COUNT1TABLE_SELECT, MIXED_BLOCK, REGION0_COUNT,
                        REGION1_COUNT, TABLE_SELECT, WINDOW_SWITCHING)
 
-ROOT_BITS = 8
+ROOT_BITS = 10
 
 
 def _build(entries, lut, width):
@@ -72,7 +75,43 @@ def lookup_tables():
         entries = [(c, l, i) for i, (c, l) in enumerate(zip(codes, lengths))]
         roots[32 + q] = _build(entries, lut, max(lengths))
         widths[32 + q] = max(lengths)
-    return np.array(lut, np.int32), roots, widths, linbits
+    lut = np.array(lut, np.int32)
+    _mark_fast_pairs(lut, roots, widths, linbits)
+    return lut, roots, widths, linbits
+
+
+FAST = 0x8000
+
+
+def _mark_fast_pairs(lut, roots, widths, linbits):
+    """Mark the root entries that hold a whole pair, signs included (see module doc)."""
+    for n in range(1, 32):
+        r = int(roots[n])
+        if r < 0:
+            continue
+        w = int(widths[n])
+        lb = int(linbits[n])
+        for idx in range(1 << w):
+            e = int(lut[r + idx])
+            if e < 0 or e & FAST:
+                continue
+            length = (e >> 16) & 31
+            x = (e >> 4) & 15
+            y = e & 15
+            if lb and (x == 15 or y == 15):
+                continue  # linbits follow
+            bit = w - length
+            nsign = int(x != 0) + int(y != 0)
+            if nsign > bit:
+                continue
+            sx = sy = 0
+            if x:
+                bit -= 1
+                sx = (idx >> bit) & 1
+            if y:
+                bit -= 1
+                sy = (idx >> bit) & 1
+            lut[r + idx] = e | FAST | (sx << 8) | (sy << 9) | ((length + nsign) << 21)
 
 
 @njit(inline="always")
@@ -83,7 +122,7 @@ def _decode_symbol(buf, pos, lut, root, width):
         e = -e
         width = e & 15
         e = lut[(e >> 4) + peek(buf, pos, width)]
-    return e & 0xFFFF, pos + (e >> 16)
+    return e & 0xFF, pos + ((e >> 16) & 31)
 
 
 @njit
@@ -109,6 +148,34 @@ def region_bounds(g, sfb_long, sfb_short, sr_idx):
     return min(r1, bv), min(r2, bv)
 
 
+# the Huffman decoder reads through a bit cache held in local variables: ``cache``
+# holds ``n`` valid bits (its low ``n`` bits, MSB first), the bytes of ``buf`` up to
+# ``bp``; the bit position is ``bp * 8 - n``.  A refill tops it up to 49..56 bits,
+# enough for any pair (at most 19 + 2 * (13 + 1) = 47 bits) or quadruple.
+_M48 = (1 << 48) - 1
+
+
+@njit(inline="always")
+def _refill(buf, cache, n, bp):
+    while n <= 48:
+        cache = ((cache & _M48) << 8) | np.int64(buf[bp])
+        bp += 1
+        n += 8
+    return cache, n, bp
+
+
+@njit(inline="always")
+def _cached_symbol(cache, n, lut, root, width):
+    """Decode one code from the cache (``n`` must cover it); return ``(value, n)``."""
+    e = lut[root + ((cache >> (n - width)) & ((1 << width) - 1))]
+    while e < 0:
+        n -= width
+        e = -e
+        width = e & 15
+        e = lut[(e >> 4) + ((cache >> (n - width)) & ((1 << width) - 1))]
+    return e & 0xFF, n - ((e >> 16) & 31)
+
+
 @njit
 def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, widths, linbits, out):
     """Decode the Huffman-coded lines of one granule and channel into ``out`` (int32[576]).
@@ -125,6 +192,12 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
     # a pair reads at most 47 bits and a peek 4 bytes from its position: past this
     # bit position the next pair could read outside ``buf``
     limit = max((buf.shape[0] - 12) * 8, end)
+    # bit cache (see above); a refill at bit position p reads bytes up to p // 8 + 6
+    bp = pos >> 3
+    cache = np.int64(0)
+    n = 0
+    cache, n, bp = _refill(buf, cache, n, bp)
+    n -= pos & 7
     i = 0
     last = 0
     for region in range(3):
@@ -139,31 +212,55 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
             continue
         width = widths[tab]
         lb = linbits[tab]
+        lbmask = (1 << lb) - 1
+        wmask = (1 << width) - 1
         while i < stop:
-            if pos > limit:
+            if bp * 8 - n > limit:
                 break  # damaged data ran to the end of the buffer: stop reading
-            v, pos = _decode_symbol(buf, pos, lut, root, width)
+            cache, n, bp = _refill(buf, cache, n, bp)
+            e = lut[root + ((cache >> (n - width)) & wmask)]
+            if e >= 0 and (e & FAST) != 0:
+                # the whole pair in one entry (no linbits; signs in the entry)
+                n -= (e >> 21) & 31
+                sx = (e >> 8) & 1
+                sy = (e >> 9) & 1
+                x = (((e >> 4) & 15) ^ -sx) + sx
+                y = ((e & 15) ^ -sy) + sy
+                if y != 0:
+                    last = i + 2
+                elif x != 0:
+                    last = i + 1
+                out[i] = x
+                out[i + 1] = y
+                i += 2
+                continue
+            v, n = _cached_symbol(cache, n, lut, root, width)
             x = v >> 4
             y = v & 15
-            if x != 0:
-                if lb and x == 15:
-                    x += peek(buf, pos, lb)
-                    pos += lb
-                if peek(buf, pos, 1):
-                    x = -x
-                pos += 1
-                last = i + 1
-            if y != 0:
-                if lb and y == 15:
-                    y += peek(buf, pos, lb)
-                    pos += lb
-                if peek(buf, pos, 1):
-                    y = -y
-                pos += 1
+            # a non-zero value is followed by its linbits (x == 15 of a table with
+            # linbits) and its sign bit; the sign is applied without branches
+            if lb and x == 15:
+                n -= lb
+                x += (cache >> n) & lbmask
+            sx = np.int64(x != 0)
+            n -= sx
+            b = (cache >> n) & sx
+            x = (x ^ -b) + b
+            if lb and y == 15:
+                n -= lb
+                y += (cache >> n) & lbmask
+            sy = np.int64(y != 0)
+            n -= sy
+            b = (cache >> n) & sy
+            y = (y ^ -b) + b
+            if sy:
                 last = i + 2
+            elif sx:
+                last = i + 1
             out[i] = x
             out[i + 1] = y
             i += 2
+    pos = bp * 8 - n
     overrun = pos > end
     if overrun:
         for k in range(i, 576):
@@ -175,14 +272,14 @@ def huffman_decode(buf, pos, end, g, sfb_long, sfb_short, sr_idx, lut, roots, wi
     width = widths[tab]
     count1 = 0
     while i <= 572 and pos < end:
-        v, p = _decode_symbol(buf, pos, lut, root, width)
+        cache, n, bp = _refill(buf, cache, n, bp)
+        v, n = _cached_symbol(cache, n, lut, root, width)
         for k in range(4):
             a = (v >> (3 - k)) & 1
-            if a:
-                if peek(buf, p, 1):
-                    a = -1
-                p += 1
-            out[i + k] = a
+            n -= a
+            b = (cache >> n) & a
+            out[i + k] = (a ^ -b) + b
+        p = bp * 8 - n
         if p > end:
             # the last quadruple ran past part2_3_length: discard it (as the
             # reference decoders do)

@@ -17,6 +17,10 @@ from .tables.bands import PRETAB
 
 # |is|**(4/3) for every value Huffman decoding can produce (15 + 2**13 - 1)
 POW43 = np.arange(8207, dtype=np.float64) ** (4.0 / 3.0)
+# sign(v) * |v|**(4/3) for v in -8206..8206, indexed by v + POW43_OFFSET (branch-free requantization;
+# -POW43[-v] is the exact negation, so ``POW43S[v + POW43_OFFSET] * gain`` equals ``-POW43[-v] * gain``)
+POW43_OFFSET = 8206
+POW43S = np.concatenate((-POW43[:0:-1], POW43))
 PRETAB_ARR = np.array(PRETAB, np.int32)
 GAIN_OFFSET = 512
 # 2**(q/4) for q in -512..511
@@ -36,13 +40,7 @@ def _gain(q):
 @njit
 def _scale_lines(ix, xr, lo, hi, gain):
     for i in range(lo, hi):
-        v = ix[i]
-        if v == 0:
-            xr[i] = 0.0
-        elif v > 0:
-            xr[i] = POW43[v] * gain
-        else:
-            xr[i] = -POW43[-v] * gain
+        xr[i] = POW43S[np.uint64(ix[i] + POW43_OFFSET)] * gain
 
 
 @njit

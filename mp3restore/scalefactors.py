@@ -84,45 +84,49 @@ def read_scalefactors_lsf(buf, pos, g, intensity_right, sf, is_max):
     """MPEG-2/2.5 LSF scalefactors; sets ``g[PREFLAG]``.  ``intensity_right``
     is True for the right channel of an intensity-stereo frame."""
     sfc = g[SCALEFAC_COMPRESS]
-    slen = np.zeros(4, np.int32)
+    # slen of the four partitions in locals (no per-call allocation)
+    slen0 = 0
+    slen1 = 0
+    slen2 = 0
+    slen3 = 0
     if intensity_right:
         isfc = sfc >> 1
         if isfc < 180:
-            slen[0] = isfc // 36
-            slen[1] = (isfc % 36) // 6
-            slen[2] = (isfc % 36) % 6
+            slen0 = isfc // 36
+            slen1 = (isfc % 36) // 6
+            slen2 = (isfc % 36) % 6
             tab = 3
         elif isfc < 244:
             isfc -= 180
-            slen[0] = (isfc % 64) >> 4
-            slen[1] = (isfc % 16) >> 2
-            slen[2] = isfc % 4
+            slen0 = (isfc % 64) >> 4
+            slen1 = (isfc % 16) >> 2
+            slen2 = isfc % 4
             tab = 4
         else:
             isfc -= 244
-            slen[0] = isfc // 3
-            slen[1] = isfc % 3
+            slen0 = isfc // 3
+            slen1 = isfc % 3
             tab = 5
         g[PREFLAG] = 0
     else:
         if sfc < 400:
-            slen[0] = (sfc >> 4) // 5
-            slen[1] = (sfc >> 4) % 5
-            slen[2] = (sfc & 15) >> 2
-            slen[3] = sfc & 3
+            slen0 = (sfc >> 4) // 5
+            slen1 = (sfc >> 4) % 5
+            slen2 = (sfc & 15) >> 2
+            slen3 = sfc & 3
             tab = 0
             g[PREFLAG] = 0
         elif sfc < 500:
             sfc -= 400
-            slen[0] = (sfc >> 2) // 5
-            slen[1] = (sfc >> 2) % 5
-            slen[2] = sfc & 3
+            slen0 = (sfc >> 2) // 5
+            slen1 = (sfc >> 2) % 5
+            slen2 = sfc & 3
             tab = 1
             g[PREFLAG] = 0
         else:
             sfc -= 500
-            slen[0] = sfc // 3
-            slen[1] = sfc % 3
+            slen0 = sfc // 3
+            slen1 = sfc % 3
             tab = 2
             g[PREFLAG] = 1
     if g[WINDOW_SWITCHING] and g[BLOCK_TYPE] == 2:
@@ -132,7 +136,7 @@ def read_scalefactors_lsf(buf, pos, g, intensity_right, sf, is_max):
     k = 0
     for part in range(4):
         n = LSF_NSFB[tab, kind, part]
-        bits = slen[part]
+        bits = slen0 if part == 0 else (slen1 if part == 1 else (slen2 if part == 2 else slen3))
         for i in range(n):
             if k < 39:
                 sf[k], pos = getbits(buf, pos, bits)
