@@ -276,11 +276,10 @@ def repair_header(buf, pos, end, hp, cbr):
 
 
 @njit
-def _stream_goes_on(buf, pos, end, hp, free_size):
-    """True when a header of ``hp``'s stream, followed by another one, is within
-    ``MAX_FRAME`` bytes from ``pos``."""
-    stop = min(end - 4, pos + MAX_FRAME)
-    for q in range(pos, stop):
+def _stream_goes_on(buf, pos, stop, end, hp, free_size):
+    """Position of the first header of ``hp``'s stream followed by another one in
+    ``pos..stop``, or -1."""
+    for q in range(pos, min(stop, end - 4)):
         if buf[q] != 0xFF:
             continue
         h = read32(buf, q)
@@ -290,8 +289,8 @@ def _stream_goes_on(buf, pos, end, hp, free_size):
         if size >= 4 + hdr_side_info_size(h) and q + size + 4 <= end:
             h2 = read32(buf, q + size)
             if hdr_valid(h2) and _same_stream(h2, hp):
-                return True
-    return False
+                return q
+    return -1
 
 
 @njit
@@ -344,6 +343,8 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
     pos = start
     expect = -1  # position right after the last accepted frame
     run = 0  # frames accepted in a row with the same bit rate
+    on_at = -1  # after a gap: where the previous stream goes on (-1: not known)
+    off_until = 0  # ... and up to where it was looked for in vain
     while pos + 4 <= end and n < cap:
         if pos == expect:
             h = read32(buf, pos)
@@ -412,7 +413,16 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
                 # nearby (patterns in the audio data can look like a stream of their own)
                 if hdr_bitrate(h) != 0:
                     ok = _confirmed(buf, pos + size, end, h, 2)
-                ok = ok and not _stream_goes_on(buf, pos + 1, end, headers[n - 1], free_size)
+                if ok:
+                    # (the search remembers what it found, so each byte is searched once)
+                    if on_at <= pos and off_until < pos + 1 + MAX_FRAME:
+                        q = _stream_goes_on(buf, max(pos + 1, off_until), pos + 1 + MAX_FRAME, end,
+                                            headers[n - 1], free_size)
+                        if q >= 0:
+                            on_at = q
+                        else:
+                            off_until = pos + 1 + MAX_FRAME
+                    ok = on_at <= pos
         else:  # the frame ends the data (up to 3 bytes after it)
             ok = n == 0 or _same_stream(h, headers[n - 1])
         if not ok:
@@ -420,6 +430,8 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
             skipped += 1
             continue
         run = run + 1 if pos == expect and hdr_bitrate(h) == hdr_bitrate(headers[n - 1]) else 0
+        on_at = -1
+        off_until = 0
         offsets[n] = pos
         headers[n] = h
         sizes[n] = size

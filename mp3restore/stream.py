@@ -4,7 +4,6 @@ Everything here is done once per file and does not decode audio.
 """
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from dataclasses import dataclass, field, asdict
@@ -295,6 +294,8 @@ def open_stream(file, strict=False) -> Stream:
                                               "damaged side info or reservoir")) if n]
         problems.append(f"{len(concealed)} damaged frame(s) concealed (muted, timing kept: "
                         f"{', '.join(what)}) at frame(s) {_list(concealed)}")
+    if len(repaired):
+        problems.append(f"{len(repaired)} frame header(s) with damaged bits repaired from their neighbours")
     if truncated:
         problems.append("the data ends inside a frame (truncated): decoded up to the last complete frame")
     if gaps_before and strict:

@@ -4,49 +4,62 @@
 Usage::
 
     python tools/fuzz.py [--seconds 300] [--jobs 2] [--seed S] [--out fuzz-crashes]
-                         [--corpus fixtures] [--timeout 20] [--max-bytes 65536]
+                         [--corpus FILE_OR_DIR ...] [--timeout 30] [--max-bytes 200000]
+                         [--boundscheck]
 
-Each case takes a real MP3 from the corpus (``fixtures/*.mp3`` and the Layer III
-conformance vectors when present), applies one or more mutations and decodes
-the result with ``mp3restore.read`` (and, for a share of the cases, ``info``,
-``read_coefficients`` and ``blocks``) **in a child process**, so that a
-segfault, an abort or a hang is caught in the parent instead of killing it.
+Each case takes a real MP3 from the corpus (``fixtures/*.mp3``,
+``fixtures/regressions/`` and the Layer III conformance vectors when present),
+mutates it and decodes the result **in a child process** (``read`` with and
+without gapless trimming, and for a share of the cases restoration, two
+threads, ``read_coefficients`` + ``synthesize``, ``blocks`` and ``frames``),
+so that a segfault, an abort or a hang is caught in the parent instead of
+killing it.  Workers are reused (numba's compiled kernels load once) and
+replaced every 300 cases.
 
 A case *fails* when the child
 
-* dies from a signal (segfault, abort) or exits without reporting,
-* raises anything but an ``Mp3RestoreError`` subclass,
-* returns output that is not finite float32, or
-* takes longer than ``--timeout`` seconds (a hang: decoding time must be
-  bounded by the input size; the inputs are at most ``--max-bytes``).
+* dies from a signal (segfault, abort) or exits without reporting (``crash``),
+* raises anything but an ``Mp3RestoreError`` subclass, returns output that is
+  not finite float32 of the length ``info`` promises, or emits a warning that
+  is not an ``Mp3RestoreWarning`` (``fail``),
+* takes longer than ``--timeout`` seconds (``hang``: decoding time must be
+  bounded by the input size; the inputs are at most ``--max-bytes``; a case is
+  only counted as a hang when it also hangs alone in a fresh process).
+
+A crash that does not come back when its input runs alone in a fresh process
+is memory that an earlier case corrupted: the worker's last 60 cases are run
+again with ``NUMBA_BOUNDSCHECK=1``, where such a case raises ``IndexError``,
+and that case is reported.  ``--boundscheck`` runs every case that way (slower).
 
 Failing inputs are minimised a little (cut from the end, then from the start,
 while the same kind of failure remains) and saved under ``--out`` as
 ``<kind>-<sha1>.mp3`` with a ``.txt`` holding the reason, the mutation and the
 traceback.  At the end the statistics are printed: cases per strategy,
-outcomes (decoded / clean error), failures, and the share of same-length
-damage cases whose sample count equals the clean file's.
+outcomes (decoded / clean error), failures, the share of same-length damage
+cases whose sample count equals the clean file's, and the slowest case in
+microseconds per input byte.  The exit code is 1 when anything failed.
 
 Mutation strategies (:data:`STRATEGIES`):
 
 ``truncate``   a prefix of the file
-``flip``       bit flips at densities 1e-5 .. 1e-2
-``overwrite``  a span of 1..600 random bytes overwritten in place
-``zero``       a span of zero bytes in place
+``flip``       bit flips (density 1e-5 .. 1e-3; up to 1e-2 inside ``stack``)
+``overwrite``  a span of random bytes overwritten in place (10..500 bytes; 1..600 in ``stack``)
+``zero``       a span of zero bytes in place (idem)
 ``ff``         a span of 0xFF bytes / copies of a real header in place (sync bait)
 ``insert``     random bytes inserted (length changes)
 ``delete``     a span removed
 ``duplicate``  a span repeated
 ``splice``     the start of one file joined to the rest of another
                (different sample rates / versions / channel counts)
-``headers``    every frame header mutated in one field (bitrate, rate, mode, CRC bit)
+``headers``    frame headers mutated in one field (bitrate, rate, mode, CRC bit, padding)
 ``sideinfo``   random bytes over the side information of random frames
 ``synth``      a synthetic stream: valid headers of any kind (free format down to 13-byte
                frames), random side info pushed to its extremes, random main data
 ``stack``      two or three of the above applied in turn
 
-The functions :func:`mutate` and :func:`same_length_damage` are also used by
-``tests/test_robustness.py``.
+``flip``, ``overwrite`` and ``zero`` keep the length: they give the sample-count figure.
+The functions :func:`mutate`, :func:`same_length_damage`, :func:`m_synth` and
+:func:`run_isolated` are also used by ``tests/test_robustness.py``.
 """
 from __future__ import annotations
 
@@ -54,7 +67,6 @@ import argparse
 import hashlib
 import multiprocessing as mp
 import os
-import queue
 import sys
 import time
 import traceback
@@ -250,7 +262,10 @@ def m_synth(data=None, rng=None, corpus=None):
     nch = 1 if mode == 3 else 2
     si = (9 if nch == 1 else 17) if lsf else (17 if nch == 1 else 32)
     crc = int(rng.random() < 0.3)
-    free_len = int(rng.integers(4 + si + 2 * crc, 4097)) if rng.random() < 0.5 else int(rng.integers(4 + si, 4 + si + 40))
+    if rng.random() < 0.5:
+        free_len = int(rng.integers(4 + si + 2 * crc, 4097))
+    else:
+        free_len = int(rng.integers(4 + si, 4 + si + 40))  # tiny frames: many of them
     sr = [[44100, 48000, 32000], [22050, 24000, 16000], [11025, 12000, 8000]][{3: 0, 2: 1, 0: 2}[version]][sr_bits]
     rates = ([0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160] if lsf else
              [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320])
@@ -268,7 +283,8 @@ def m_synth(data=None, rng=None, corpus=None):
         if rng.random() < 0.3:
             fill[:] = 0xFF if rng.random() < 0.5 else 0
         frames.append((body + fill.tobytes())[:max(size, 4)])
-    return b"".join(frames), f"synth v{version} sr{sr} br{br}{' free ' + str(free_len) if free else ''} mode{mode} crc{crc}"
+    kind = f" free {free_len}" if free else ""
+    return b"".join(frames), f"synth v{version} sr{sr} br{br}{kind} mode{mode} crc{crc}"
 
 
 STRATEGIES = {
@@ -286,6 +302,9 @@ STRATEGIES = {
     "synth": m_synth,
 }
 SAME_LENGTH = ("flip", "overwrite", "zero")
+# the sample-count figure leaves out corpus files shorter than this (one-frame conformance
+# oddities, the tiny regression inputs), where any damage hits the only frames there are
+MIN_FIGURE_SAMPLES = 11520
 
 
 def mutate(data, rng, corpus=None, strategy=None):
@@ -417,7 +436,7 @@ class Child:
     def send(self, case, data, ops):
         self.case = case
         self.sent = time.monotonic()
-        self.history = (self.history + [case])[-30:]
+        self.history = (self.history + [case])[-60:]
         self.conn.send((data, ops))
 
     def kill(self):
@@ -600,7 +619,7 @@ class Fuzzer:
                 self.worst = (us, f"{self.corpus[i][0]} {desc}")
         if outcome == "error":
             self.errors[detail] += 1
-        if strategy in SAME_LENGTH:
+        if strategy in SAME_LENGTH and self.clean[i][0] >= MIN_FIGURE_SAMPLES:
             ref = self.clean[i]
             for k, mode in ((0, "gapless=False"), (1, "gapless=True")):
                 self.same[(mode, "total")] += 1
@@ -662,6 +681,8 @@ class Fuzzer:
         t = self.warm_up(children)
         ok = [i for i in range(len(self.corpus)) if self.clean.get(i) is not None]
         print(f"fuzz: {len(ok)} corpus files decode cleanly (warm-up {t:.1f} s)", flush=True)
+        self._warm_case = (ok[0], "warm-up", "", self.corpus[ok[0]][1],
+                           {"restore": True, "extra": True, "threads": 2})
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline:
             for c in children:
@@ -669,6 +690,11 @@ class Fuzzer:
                     if c.done >= 300:  # a fresh process now and then: corruption stays local
                         c.stop()
                         c.start()
+                    if c.done == 0:
+                        # every code path once (imports, numba's cache, kernels compiled after an
+                        # edit), so that the time of the cases measures decoding alone
+                        c.send(self._warm_case, self._warm_case[3], self._warm_case[4])
+                        continue
                     case = self.new_case(ok)
                     c.send(case, case[3], case[4])
             busy = [c for c in children if c.case is not None]
@@ -682,13 +708,15 @@ class Fuzzer:
                         continue
                     case, c.case = c.case, None
                     c.done += 1
+                    if case[1] == "warm-up":
+                        continue
                     before = len(self.failures)
                     self.record(case, outcome, detail, elapsed)
                     if len(self.failures) != before:
                         self._unstall(children)
                 elif not c.proc.is_alive():
                     self._restart(c, "crash", c.death_reason())
-                elif time.monotonic() - c.sent > args.timeout:
+                elif time.monotonic() - c.sent > (args.timeout if c.done else max(args.timeout, 900)):
                     self._restart(c, "hang", f"no result after {args.timeout} s")
         for c in children:
             c.stop()
@@ -697,6 +725,8 @@ class Fuzzer:
         case, history = c.case, list(c.history)
         c.kill()
         c.start()
+        if case[1] == "warm-up":
+            case = history[-1] = (*case[:1], "truncate", "warm-up (the clean file)", *case[3:])
         self.record(case, outcome, reason, None, history[::-1])  # this case first, then the ones before
         self._unstall(self._children)
 
@@ -726,7 +756,7 @@ class Fuzzer:
             if t:
                 k = self.same[(mode, "kept")]
                 print(f"  same-length damage (flip/overwrite/zero), {mode}: sample count kept in {k}/{t} "
-                      f"= {100.0 * k / t:.1f}%")
+                      f"= {100.0 * k / t:.1f}% (corpus files of {MIN_FIGURE_SAMPLES} samples or more)")
         if self.worst[1]:
             print(f"  slowest case: {self.worst[0]:.2f} us per byte ({self.worst[1]})")
         for f in self.failures:
