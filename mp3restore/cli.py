@@ -408,7 +408,7 @@ def _setup_frames(sub):
     return p
 
 
-_STATUS_SHORT = {"crc": "crc", "reservoir": "resv", "side_info": "si", "overrun": "ovr"}
+_STATUS_SHORT = {"crc": "crc", "reservoir": "resv", "side_info": "si", "overrun": "ovr", "lost": "lost"}
 _CELL = ("bt", 3), ("gain", 4), ("bv", 3), ("p23", 4), ("hi", 3)
 
 

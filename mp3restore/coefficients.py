@@ -37,7 +37,9 @@ class Coefficients:
     frame_offset, frame_header : int64 [shape=(F,)]
         Byte offset of each frame and its 32-bit header.
     frame_status : int32 [shape=(F,)]
-        Bits: 1 CRC mismatch, 2 reservoir data missing (muted), 4 bad side info, 8 Huffman overrun.
+        Bits: 1 CRC mismatch, 2 reservoir data missing, 4 forbidden side info,
+        8 Huffman overrun, 16 lost frame (a placeholder inferred in a gap; its
+        ``frame_header`` has bit 32 set).  A frame with any bit set is muted.
     main_data_begin : int32 [shape=(F,)]
     frame_granule : int64 [shape=(F + 1,)]
         Index of each frame's first granule in ``mdct`` (the last entry is G).

@@ -134,7 +134,7 @@ __all__ = [
 
 MODE_NAMES = ("stereo", "joint", "dual", "mono")
 BLOCK_NAMES = ("long", "start", "short", "stop")
-STATUS_NAMES = ((1, "crc"), (2, "reservoir"), (4, "side_info"), (8, "overrun"))
+STATUS_NAMES = ((1, "crc"), (2, "reservoir"), (4, "side_info"), (8, "overrun"), (16, "lost"))
 # ISO/IEC 11172-3 / 13818-3 Layer III bit rates (kbit/s), as in mp3restore.frames
 _BITRATES_MPEG1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0)
 _BITRATES_LSF = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0)
