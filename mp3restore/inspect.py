@@ -125,6 +125,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import sideinfo as si
+from .frames import BITRATES_LSF, BITRATES_MPEG1
 from .tables.bands import SAMPLE_RATES, SFB_LONG, SFB_SHORT
 
 __all__ = [
@@ -135,9 +136,6 @@ __all__ = [
 MODE_NAMES = ("stereo", "joint", "dual", "mono")
 BLOCK_NAMES = ("long", "start", "short", "stop")
 STATUS_NAMES = ((1, "crc"), (2, "reservoir"), (4, "side_info"), (8, "overrun"), (16, "lost"))
-# ISO/IEC 11172-3 / 13818-3 Layer III bit rates (kbit/s), as in mp3restore.frames
-_BITRATES_MPEG1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0)
-_BITRATES_LSF = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0)
 _VERSIONS = {3: ("1", 0), 2: ("2", 1), 0: ("2.5", 2)}
 
 # Long-equivalent line of each of the 576 stored positions (see the module docstring).
@@ -388,7 +386,7 @@ def header_fields(h) -> dict:
     br_idx = (h >> 12) & 15
     return {
         "version": version,
-        "bitrate": (_BITRATES_MPEG1 if version == "1" else _BITRATES_LSF)[br_idx],
+        "bitrate": int((BITRATES_MPEG1 if version == "1" else BITRATES_LSF)[br_idx]),
         "samplerate": SAMPLE_RATES[vi * 3 + sr_bits] if sr_bits < 3 else 0,
         "padding": (h >> 9) & 1,
         "private": (h >> 8) & 1,
