@@ -24,8 +24,7 @@ from .hybrid import hybrid_lanes
 from .polyphase import BLOCK, HIST, LANES, WIDTH, shift_history, synth_block
 from .requantize import requantize, reorder
 from .scalefactors import read_scalefactors_lsf, read_scalefactors_mpeg1
-from .sideinfo import (BLOCK_TYPE, COUNT1, LAST_NONZERO, MIXED_BLOCK, N_FIELDS, PART2_3_LENGTH,
-                       PART2_LENGTH, read_side_info)
+from .sideinfo import COUNT1, LAST_NONZERO, N_FIELDS, PART2_3_LENGTH, PART2_LENGTH, read_side_info
 from .stereo import stereo
 
 # frame status bits; a frame with any of them set is concealed: its MDCT lines are zero

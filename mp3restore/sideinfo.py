@@ -54,11 +54,9 @@ def read_side_info(buf, pos, lsf, nch, gi, g0):
         main_data_begin, pos = getbits(buf, pos, 8)
         pos += 1 if nch == 1 else 2  # private bits
         ngr = 1
-        scfsi_bits = 0
     else:
         main_data_begin, pos = getbits(buf, pos, 9)
         pos += 5 if nch == 1 else 3
-        scfsi_bits = 0
         for ch in range(nch):
             v, pos = getbits(buf, pos, 4)
             gi[g0 + 1, ch, SCFSI] = v

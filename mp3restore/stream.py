@@ -245,8 +245,9 @@ def open_stream(file, strict=False) -> Stream:
     h0 = int(headers[0])
     si0 = int(fr.hdr_side_info_size(h0))
     crc0 = bool(fr.hdr_crc(h0))
-    xing = parse_xing_damaged(_frame_bytes(buf, offsets[0], sizes[0]), si0, crc0)
-    vbri = parse_vbri(_frame_bytes(buf, offsets[0], sizes[0])) if xing is None else None
+    first_frame = _frame_bytes(buf, offsets[0], sizes[0])
+    xing = parse_xing_damaged(first_frame, si0, crc0)
+    vbri = parse_vbri(first_frame) if xing is None else None
     recovered_tag = False
     if xing is not None or vbri is not None:
         if len(offsets) == 1:
