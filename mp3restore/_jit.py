@@ -17,3 +17,9 @@ def njit(*args, **kwargs):
     if args and callable(args[0]):
         return _njit(**options)(args[0])
     return _njit(*args, **options)
+
+# fastmath flags for kernels that only compute statistics (sums of squares and
+# magnitudes in restoration): reassociation lets LLVM vectorise the sums.  The
+# result stays deterministic for a given build (the threaded and serial paths
+# run the same machine code); it may differ in the last bits between CPUs.
+SUMS = {"reassoc"}

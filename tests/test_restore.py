@@ -190,13 +190,13 @@ def test_envelope_fit_matches_the_power_law():
     slope_true = -9.0
     power = 10 ** ((-40 + slope_true * np.log2((k + 0.5) / 400)) / 10)
     x = (np.sqrt(power) * rng.choice([-1, 1], 576)).astype(np.float32)
-    level, slope, n, noisy = envelope_at(x, 400, -1, np.empty(NB), np.empty(NB))
+    level, slope, n, noisy = envelope_at(x, 400, np.empty(NB), np.empty(NB))
     assert n == NB
     assert abs(slope - slope_true) < 0.3
     assert abs(level - (-40)) < 0.5
     assert noisy > 0.9  # equal magnitudes: |x| mean squared over mean power is ~1
     x[200:400:7] *= 30  # a few strong peaks: tonal
-    assert envelope_at(x, 400, -1, np.empty(NB), np.empty(NB))[3] < 0.3
+    assert envelope_at(x, 400, np.empty(NB), np.empty(NB))[3] < 0.3
 
 
 def test_added_lines_recovers_the_spectrum_before_restoration(mp3_128):

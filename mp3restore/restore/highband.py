@@ -21,8 +21,8 @@ the coded band ``kf`` are filled up to ``kt``:
 """
 import numpy as np
 
-from .._jit import njit
-from .noise import short_index, uniform
+from .._jit import SUMS, njit
+from .noise import NOISE
 
 EXTRA_ROLLOFF = 3.0  # dB/octave beyond the measured slope above the cutoff
 MAX_SLOPE = -2.0  # the extrapolated envelope never rises and falls at least this fast
@@ -41,80 +41,76 @@ def _noise_fraction(flat):
     return min(1.0, max(NOISE_MIN, r))
 
 
-@njit
-def source_correlation(xa, xb, a, b, w):
+@njit(fastmath=SUMS)
+def source_correlation(xa, xb, a, b):
     """Correlation of the two channels' lines ``a..b`` (0 when either is silent)."""
-    sab = 0.0
-    saa = 0.0
-    sbb = 0.0
-    for k in range(a, b):
-        i = k if w < 0 else short_index(k, w)
-        sab += xa[i] * xb[i]
-        saa += xa[i] * xa[i]
-        sbb += xb[i] * xb[i]
+    sab = np.float32(0.0)  # float32 sums: twice the lanes, and ample for a correlation
+    saa = np.float32(0.0)
+    sbb = np.float32(0.0)
+    ya = xa[a:b]
+    yb = xb[a:b]
+    for k in range(len(ya)):
+        sab += ya[k] * yb[k]
+        saa += ya[k] * ya[k]
+        sbb += yb[k] * yb[k]
     if saa <= 0.0 or sbb <= 0.0:
         return 0.0
-    return min(1.0, max(-1.0, sab / np.sqrt(saa * sbb)))
+    return min(1.0, max(-1.0, np.float64(sab) / np.sqrt(np.float64(saa) * np.float64(sbb))))
 
 
-@njit
-def fill(x, kf, kt, step, level_db, slope, r0, rho, gabs, c, salt, w, strength):
-    """Fill lines ``kf..kt`` of ``x`` (window ``w``, or long when ``w < 0``).
+@njit(fastmath=SUMS)
+def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
+    """Fill lines ``kf..kt`` of the contiguous lines ``x`` (a long granule's 576,
+    or the 192 of one short window, gathered).
 
-    ``step``: patch shift unit (36 long / 12 short); ``level_db``/``slope``:
-    envelope at ``kf`` and above it; ``r0``: noise fraction at ``kf`` (0: a
-    pure patch, no noise at all, used for the short windows of transients:
-    a shifted copy keeps the attack where it is, noise would spread over the
-    window and ahead of the attack);
-    ``rho``: correlation to channel 0's noise (channel ``c`` > 0).
+    ``step``: patch shift unit (36 long / 12 short); ``sub``: lines per
+    polyphase subband (18 / 6); ``level_db``/``slope``: envelope at ``kf`` and
+    above it; ``r0``: noise fraction at ``kf`` (0: a pure patch, no noise at
+    all, used for the short windows of transients: a shifted copy keeps the
+    attack where it is, noise would spread over the window and ahead of the
+    attack); noise line ``k`` is ``rho * NOISE[n0 + k] + sqrt(1 - rho**2) *
+    NOISE[n1 + k]`` (``n0``: channel 0's offset, ``n1`` this channel's; channel
+    0 itself passes ``rho = 1``).
     The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``,
-    evaluated at the ends of each subband piece and interpolated linearly
-    within it (well under 0.1 dB off, and one ``exp`` per piece).
+    with one ``exp`` per subband piece and a polynomial within it.
     """
     half = kf // 2
     P = max(step, (half // step) * step)
     if kf - P < 0 or kt <= kf:
         return
-    sub = 18 if w < 0 else 6
     span = max(1, kt - kf)
-    gb = slope / 20.0 / np.log(2.0)
+    gb = slope / 20.0 * np.log(10.0) / np.log(2.0)  # dB/octave -> exponent of k: (k / kf) ** gb
     ga = level_db / 20.0 * np.log(10.0) - gb * np.log(kf) + np.log(strength)
     rho2 = np.sqrt(max(0.0, 1.0 - rho * rho))
-    salt_w = 1000 * (w + 1)
+    zero_noise = 1.0 if r0 > 0.0 else 0.0
     d = kf
     while d < kt:
-        # destination subband piece [d, e) and its source lines d - m*P
+        # destination subband piece [d, e) and its source lines d - off (off a multiple of P)
         e = min(kt, (d // sub + 1) * sub)
         off = ((d - kf) // P + 1) * P
+        # slices, so the indices start at 0 and the loops vectorise
+        dst = x[d:e]
+        src = x[d - off:e - off]
         ss = 0.0
-        for k in range(d, e):
-            v = x[k - off] if w < 0 else x[short_index(k - off, w)]
+        for i in range(e - d):
+            v = np.float64(src[i])
             ss += v * v
         rms = np.sqrt(ss / (e - d))
         r = r0 + (1.0 - r0) * 0.5 * (0.5 * (d + e) - kf) / span if r0 > 0.0 else 0.0
         cp = np.sqrt(1.0 - r) / rms if rms > 0.0 else 0.0
         cn = np.sqrt(r)
-        zero_noise = 1.0 if r0 > 0.0 else 0.0
         g = np.exp(ga + gb * LN_LINE[d])
-        dg = (np.exp(ga + gb * LN_LINE[e - 1]) - g) / max(1, e - 1 - d)
-        if w < 0:
-            for k in range(d, e):
-                v = x[k - off]
-                n = uniform(gabs, 0, k + salt_w, salt)
-                if c > 0:
-                    n = rho * n + rho2 * uniform(gabs, c, k + salt_w, salt)
-                y = cp * v + cn * n if v != 0.0 else zero_noise * n
-                x[k] = g * y
-                g += dg
-        else:
-            for k in range(d, e):
-                v = x[short_index(k - off, w)]
-                n = uniform(gabs, 0, k + salt_w, salt)
-                if c > 0:
-                    n = rho * n + rho2 * uniform(gabs, c, k + salt_w, salt)
-                y = cp * v + cn * n if v != 0.0 else zero_noise * n
-                x[short_index(k, w)] = g * y
-                g += dg
+        ln0 = LN_LINE[d]
+        lnk = LN_LINE[d:e]
+        na = NOISE[n0 + d:n0 + e]
+        nb = NOISE[n1 + d:n1 + e]
+        for i in range(e - d):
+            v = src[i]
+            n = rho * na[i] + rho2 * nb[i]
+            y = cp * v + cn * n if v != 0.0 else zero_noise * n
+            # exp(t) to 4th order: |t| stays under ~0.4 in a piece (0.03 % off)
+            t = gb * (lnk[i] - ln0)
+            dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * y
         d = e
 
 

@@ -11,21 +11,24 @@ intentionally silent and left alone.
 """
 import numpy as np
 
-from .._jit import njit
+from .._jit import SUMS, njit
 from ..requantize import PRETAB_ARR
 from ..sideinfo import GLOBAL_GAIN, PREFLAG, SCALEFAC_SCALE
-from .noise import uniform
+from .lines import is_zero
+from .noise import NOISE, noise_offset
 
 HOLE_DB = 6.0
 CAP = 0.1
 RUN_MAX = 160  # granules (about 2 s at 44.1 kHz); also the state's history length
+HOLES_STREAM = 3  # noise stream of holes (the high band uses -1 for long blocks, 0..2 per short window)
 
 
-@njit
+@njit(fastmath=SUMS)
 def band_power(x, lo, hi):
     p = 0.0
     for k in range(lo, hi):
-        p += x[k] * x[k]
+        v = np.float64(x[k])
+        p += v * v
     return p / max(1, hi - lo)
 
 
@@ -33,36 +36,42 @@ def band_power(x, lo, hi):
 def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
     """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``.
 
-    ``pw``: scratch float64[22].  Returns the bit mask of the bands filled."""
+    ``kl``: one past the highest non-zero line.  ``pw``: scratch float64[22]
+    (band powers, computed only for the neighbours of holes; -1: not yet).
+    Returns the bit mask of the bands filled."""
     for b in range(22):
-        pw[b] = band_power(x, sfb[b], sfb[b + 1])
-        if pw[b] == 0.0:
-            runs[b] = min(runs[b] + 1, RUN_MAX + 1)
-        else:
-            runs[b] = 0
+        zero = sfb[b] >= kl or is_zero(x, sfb[b], min(kl, sfb[b + 1]))
+        pw[b] = 0.0 if zero else -1.0
+        runs[b] = min(runs[b] + 1, RUN_MAX + 1) if zero else 0
     mult = 2 * (1 + g[SCALEFAC_SCALE])
     mask = 0
+    noff = -1
     for b in range(1, 21):
         if pw[b] != 0.0 or sfb[b + 1] > kl or runs[b] > RUN_MAX:
             continue
         lo = -1
         for j in range(b - 1, max(-1, b - 3), -1):
-            if pw[j] > 0.0:
+            if pw[j] != 0.0:
                 lo = j
                 break
         hi = -1
         for j in range(b + 1, min(22, b + 3)):
-            if pw[j] > 0.0:
+            if pw[j] != 0.0:
                 hi = j
                 break
         if lo < 0 or hi < 0:
             continue
+        for j in (lo, hi):
+            if pw[j] < 0.0:
+                pw[j] = band_power(x, sfb[j], sfb[j + 1])
         level = 0.5 * (10.0 * np.log10(pw[lo]) + 10.0 * np.log10(pw[hi])) - HOLE_DB
         q = g[GLOBAL_GAIN] - 210 - mult * (sf[b] + g[PREFLAG] * PRETAB_ARR[b])
         cap = 10.0 * np.log10(CAP) + 10.0 * np.log10(2.0) * q / 2.0  # 10log10(CAP * step^2)
         level = min(level, cap)
         amp = 10.0 ** (level / 20.0) * strength
+        if noff < 0:
+            noff = noise_offset(gabs, c, HOLES_STREAM, salt)
         for k in range(sfb[b], sfb[b + 1]):
-            x[k] = amp * uniform(gabs, c, k + 5000, salt)
+            x[k] = amp * NOISE[noff + k]
         mask |= 1 << b
     return mask

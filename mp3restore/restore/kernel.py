@@ -6,28 +6,13 @@ from ..sideinfo import BLOCK_TYPE
 from .envelope import NB, envelope_at
 from .highband import clamp_slope, fill, source_correlation, _noise_fraction
 from .holes import fill_holes
-from .noise import short_index
+from .lines import gather_window, last_nonzero, scatter_window, short_index
+from .noise import noise_offset
 
 HISTORY = 16  # granules of slope history: the slope is the mean over the long
 # granules among the last HISTORY (a ring indexed by granule number, so the
 # state depends on a fixed span of the past and a decode started that early
 # reproduces it exactly)
-
-
-@njit
-def _last_nonzero_short(x, w):
-    for f in range(191, -1, -1):
-        if x[short_index(f, w)] != 0.0:
-            return f + 1
-    return 0
-
-
-@njit
-def _last_nonzero(x):
-    for k in range(575, -1, -1):
-        if x[k] != 0.0:
-            return k + 1
-    return 0
 
 
 @njit
@@ -54,6 +39,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     klc = np.zeros(C, np.int64)
     band_p = np.empty(NB)
     band_n = np.empty(NB)
+    win = np.empty((C, 192), mdct.dtype)
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -71,7 +57,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
             level_seen[c] = -200.0
         kl = 0
         for c in range(nc):
-            klc[c] = _last_nonzero(mdct[g, c])
+            klc[c] = last_nonzero(mdct[g, c])
             kl = max(kl, klc[c])
         if kl > 0:
             if bt != 2:
@@ -83,10 +69,11 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                     kf = kl
                     rho = 0.0
                     if nc == 2:
-                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, -1)
+                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
+                    n0 = noise_offset(gabs, 0, -1, salt)
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, -1, band_p, band_n)
+                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n)
                         if n >= 2:
                             slope_hist[c, slot] = slope
                         if n == 0:
@@ -95,8 +82,8 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         if bt == 1:
                             level = min(level, prev_level[c])
                         s = _mean_slope(slope_hist[c], slope)
-                        fill(x, kf, kt, 36, level, clamp_slope(s), _noise_fraction(sfm), rho, gabs, c, salt, -1,
-                             strength)
+                        fill(x, kf, kt, 36, 18, level, clamp_slope(s), _noise_fraction(sfm), rho if c else 1.0,
+                             n0, noise_offset(gabs, c, -1, salt), strength)
                         filled[g, c, 0] = kf
             elif do_hf:
                 kcs = kc // 3
@@ -104,19 +91,22 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                 for w in range(3):
                     kf = 0
                     for c in range(nc):
-                        kf = max(kf, _last_nonzero_short(mdct[g, c], w))
+                        gather_window(mdct[g, c], w, win[c])
+                        kf = max(kf, last_nonzero(win[c]))
                     if kf < kcs // 2 or kf + 2 > kts:
                         continue
                     rho = 0.0
                     if nc == 2:
-                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf, w)
+                        rho = source_correlation(win[0], win[1], kf // 2, kf)
+                    n0 = noise_offset(gabs, 0, w, salt)
                     for c in range(nc):
-                        x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, w, band_p, band_n)
+                        level, slope, n, sfm = envelope_at(win[c], kf, band_p, band_n)
                         if n == 0:
                             continue
                         s = _mean_slope(slope_hist[c], slope)
-                        fill(x, kf, kts, 12, level, clamp_slope(s), 0.0, rho, gabs, c, salt, w, strength)
+                        fill(win[c], kf, kts, 12, 6, level, clamp_slope(s), 0.0, rho if c else 1.0,
+                             n0, noise_offset(gabs, c, w, salt), strength)
+                        scatter_window(win[c], w, kf, mdct[g, c])
                         filled[g, c, 1 + w] = kf
         for c in range(C):
             prev_level[c] = level_seen[c]

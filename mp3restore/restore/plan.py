@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._jit import njit
+from .lines import is_zero, last_nonzero
+
 # LAME 3.100's lowpass (Hz) by total bit rate for stereo at 44.1/48 kHz
 # (restoration-notes.md, "What MP3 encoders remove"); other encoders are close.
 _LOWPASS_BY_KBPS = np.array([
@@ -64,13 +67,22 @@ class Plan:
         return dict(self.__dict__)
 
 
-def measured_cutoff_line(mdct, block_type):
+@njit
+def lookahead_stats(mdct, sfb_long, last, band_nz):
+    """Per granule and channel of ``mdct[G, C, 576]``: one past the highest
+    non-zero line (``last[G, C]``) and whether each long band has a non-zero line
+    (``band_nz[G, C, 22]``)."""
+    for g in range(mdct.shape[0]):
+        for c in range(mdct.shape[1]):
+            x = mdct[g, c]
+            kl = last_nonzero(x)
+            last[g, c] = kl
+            for b in range(22):
+                band_nz[g, c, b] = sfb_long[b] < kl and not is_zero(x, sfb_long[b], min(kl, sfb_long[b + 1]))
+
+
+def measured_cutoff_line(last, block_type):
     """p90 of the highest non-zero line of non-silent long-block granules, or -1."""
-    G, C = mdct.shape[:2]
-    if G == 0:
-        return -1
-    nz = mdct != 0
-    last = np.where(nz.any(axis=2), 575 - np.argmax(nz[:, :, ::-1], axis=2) + 1, 0)
     use = (block_type != 2) & (last > 0)
     if use.sum() < 8:
         return -1
@@ -79,24 +91,25 @@ def measured_cutoff_line(mdct, block_type):
 
 def inner_drop_db(mdct, block_type, cutoff_line):
     """Mean power per line just below the cutoff relative to a little lower (long blocks, lookahead)."""
-    x = mdct[block_type != 2]
-    if len(x) == 0 or cutoff_line < 20:
+    if cutoff_line < 20:
         return 0.0
-    p = np.mean(x.astype(np.float64) ** 2, axis=0)  # x: [granule-channels, 576]
-    top = p[int(0.8 * cutoff_line):int(0.95 * cutoff_line)].mean()
-    below = p[int(0.45 * cutoff_line):int(0.65 * cutoff_line)].mean()
+    a = int(0.45 * cutoff_line)
+    x = mdct[:, :, a:int(0.95 * cutoff_line)][block_type != 2]  # [granule-channels, lines]
+    if len(x) == 0:
+        return 0.0
+    p = np.mean(x.astype(np.float64) ** 2, axis=0)
+    top = p[int(0.8 * cutoff_line) - a:].mean()
+    below = p[:int(0.65 * cutoff_line) - a].mean()
     if below <= 0.0:
         return -200.0
     return float(10 * np.log10(max(top, 1e-30) / below))
 
 
-def count_holes(mdct, block_type, sfb_long):
+def count_holes(band_nz, block_type):
     """Zeroed long bands with non-zero bands on both sides (within two), below the last non-zero line."""
-    use = block_type != 2
-    x = mdct[use]
-    if len(x) == 0:
+    e = band_nz[block_type != 2]  # [n, 22]
+    if len(e) == 0:
         return 0
-    e = np.add.reduceat(x.astype(np.float64) ** 2, sfb_long[:22], axis=-1) > 0  # [n, C, 22]
     left = np.zeros_like(e)
     right = np.zeros_like(e)
     left[..., 1:] |= e[..., :-1]
@@ -112,7 +125,14 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     target = float(min(bandwidth or DEFAULT_BANDWIDTH, sr / 2.0))
     target_line = hz_to_line(target, sr)
     expected = float(info.lowpass) if info.lowpass else expected_lowpass(info.bitrate, info.channels)
-    m = measured_cutoff_line(mdct, block_type)
+    from ..tables.bands import SAMPLE_RATES, SFB_LONG
+
+    G, C = mdct.shape[:2]
+    last = np.zeros((G, C), np.int64)
+    band_nz = np.zeros((G, C, 22), np.bool_)
+    if G:
+        lookahead_stats(mdct, np.array(SFB_LONG[SAMPLE_RATES.index(sr)], np.int64), last, band_nz)
+    m = measured_cutoff_line(last, block_type) if G else -1
     measured = (m * sr / 1152.0) if m > 0 else 0.0
     if info.lowpass:
         cutoff = min(float(info.lowpass), measured + 2 * sr / 1152.0) if m > 0 else float(info.lowpass)
@@ -120,9 +140,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
         cutoff = measured
     cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
 
-    from ..tables.bands import SAMPLE_RATES, SFB_LONG
-
-    holes_found = count_holes(mdct, block_type, np.array(SFB_LONG[SAMPLE_RATES.index(sr)]))
+    holes_found = count_holes(band_nz, block_type)
 
     def plan(highband, holes, reason):
         return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,

@@ -1,0 +1,53 @@
+"""Restoration, shared pieces: line-level helpers used by the sub-steps
+(short-window indexing, gathering a window's lines, zero tests)."""
+import numpy as np
+
+from .._jit import njit
+
+
+@njit(inline="always")
+def short_index(f, w):
+    """Index in a granule's 576 values of line ``f`` (0..191) of short window ``w``."""
+    return (f // 6) * 18 + w * 6 + f % 6
+
+
+@njit
+def gather_window(x, w, out):
+    """``out[f] = x[short_index(f, w)]`` for the 192 lines of short window ``w``."""
+    for s in range(32):
+        for j in range(6):
+            out[s * 6 + j] = x[s * 18 + w * 6 + j]
+
+
+@njit
+def scatter_window(src, w, lo, x):
+    """The inverse of :func:`gather_window` for lines ``lo..191``."""
+    for f in range(lo, 192):
+        x[short_index(f, w)] = src[f]
+
+
+@njit
+def last_nonzero(x):
+    """One past the highest non-zero value of ``x`` (0 when all are zero)."""
+    top = len(x)
+    while top >= 16:  # skip zero blocks of 16 (a count, so the test vectorises)
+        blk = x[top - 16:top]
+        nzc = 0
+        for j in range(16):
+            nzc += np.int32(blk[j] != 0.0)
+        if nzc:
+            break
+        top -= 16
+    for k in range(top - 1, -1, -1):
+        if x[k] != 0.0:
+            return k + 1
+    return 0
+
+
+@njit
+def is_zero(x, lo, hi):
+    band = x[lo:hi]
+    nzc = 0
+    for k in range(len(band)):  # a count without early exit: it vectorises
+        nzc += np.int32(band[k] != 0.0)
+    return nzc == 0

@@ -1,0 +1,197 @@
+"""The restoration kernels against slow, obviously correct numpy references.
+
+Each reference is written from the kernel's documented definition, line by
+line, with an ``exp`` per line and float64 throughout; the kernels compute the
+same things with float32 sums, one ``exp`` per subband piece and vectorised
+loops, so the comparisons allow for that and nothing more.
+"""
+import numpy as np
+import pytest
+
+from mp3restore.restore.envelope import ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, envelope_at
+from mp3restore.restore.headroom import LIMIT, overshooting_granules
+from mp3restore.restore.highband import fill, source_correlation
+from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
+from mp3restore.restore.lines import gather_window, is_zero, last_nonzero, scatter_window
+from mp3restore.restore.noise import NOISE, NOISE_N, noise_offset
+from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS, PREFLAG, SCALEFAC_SCALE
+from mp3restore.tables.bands import SFB_LONG
+
+RNG = np.random.default_rng(2024)
+PRETAB = [0] * 11 + [1, 1, 1, 1, 2, 2, 3, 3, 3, 2, 0]  # ISO/IEC 11172-3 Table B.6
+
+
+def sparse_lines(n=576, top=None, density=0.6):
+    x = (RNG.standard_normal(n) * (RNG.random(n) < density)).astype(np.float32)
+    if top is not None:
+        x[top:] = 0
+    return x
+
+
+@pytest.mark.parametrize("top", [0, 1, 15, 16, 17, 300, 433, 575, 576])
+def test_last_nonzero_and_is_zero(top):
+    x = np.zeros(576, np.float32)
+    if top:
+        x[top - 1] = 1e-30
+    assert last_nonzero(x) == top
+    assert last_nonzero(x[:192]) == min(top, 192) if top <= 192 else last_nonzero(x[:192]) == 0
+    for lo, hi in [(0, 576), (0, max(top - 1, 0)), (max(top - 1, 0), top), (top, 576)]:
+        assert is_zero(x, lo, hi) == (not np.any(x[lo:hi]))
+
+
+def test_gather_and_scatter_follow_the_short_block_order():
+    x = np.arange(576, dtype=np.float32)
+    for w in range(3):
+        out = np.empty(192, np.float32)
+        gather_window(x, w, out)
+        # ISO order after reordering: subband-major, then window, then 6 lines
+        expect = [sb * 18 + w * 6 + j for sb in range(32) for j in range(6)]
+        np.testing.assert_array_equal(out, expect)
+        y = np.zeros(576, np.float32)
+        scatter_window(out, w, 100, y)
+        assert np.all(y[expect[100:]] == out[100:]) and np.count_nonzero(y) == 92
+
+
+def test_noise_table_and_offsets():
+    assert len(NOISE) == NOISE_N + 576 and NOISE.dtype == np.float32
+    assert abs(NOISE.mean()) < 0.03 and abs(NOISE.var() - 1.0) < 0.03
+    assert np.abs(NOISE).max() <= np.sqrt(3.0) + 1e-6
+    assert abs(np.corrcoef(NOISE[:-1], NOISE[1:])[0, 1]) < 0.03
+    offs = [noise_offset(g, c, w, 0x5EED) for g in range(300) for c in range(2) for w in (-1, 0, 1, 2, 3)]
+    assert all(0 <= o < NOISE_N for o in offs)
+    # spread like independent uniform draws (distinct values: N (1 - exp(-n / N)) expected)
+    expected = NOISE_N * (1 - np.exp(-len(offs) / NOISE_N))
+    assert len(set(offs)) > 0.95 * expected
+
+
+def envelope_reference(x, kf):
+    e = ENV_EDGES[kf]
+    x = x.astype(np.float64)
+    bp = np.array([np.sum(x[e[i]:e[i + 1]] ** 2) for i in range(NB)])
+    bn = np.diff(e)
+    use = (bn > 0) & (bp > 0)
+    xc = ENV_XC[kf][use]
+    yc = 10 * np.log10(bp[use] / bn[use])
+    slope, icept = np.polyfit(xc, yc, 1)
+    level = icept + slope * ENV_LOG2_KF_B[kf]
+    lo, hi = kf * 4 // 5, max(kf * 4 // 5 + 1, kf * 19 // 20)
+    cap = 10 * np.log10(np.mean(x[lo:hi] ** 2))
+    nzl = x[e[0]:e[NB]][x[e[0]:e[NB]] != 0]
+    return min(level, cap), slope, int(use.sum()), np.mean(np.abs(nzl)) ** 2 / np.mean(nzl ** 2)
+
+
+@pytest.mark.parametrize("kf", [120, 250, 434, 500])
+def test_envelope_at_matches_reference(kf):
+    k = np.arange(576)
+    x = sparse_lines(top=kf) * np.sqrt(10 ** ((-30 - 11 * np.log2((k + 0.5) / kf)) / 10)).astype(np.float32)
+    got = envelope_at(x, kf, np.empty(NB), np.empty(NB))
+    ref = envelope_reference(x, kf)
+    assert got[2] == ref[2]
+    np.testing.assert_allclose(got[0], ref[0], atol=1e-3)
+    np.testing.assert_allclose(got[1], ref[1], atol=1e-3)
+    np.testing.assert_allclose(got[3], ref[3], rtol=1e-4)
+
+
+def test_source_correlation_matches_reference():
+    a = sparse_lines()
+    b = (0.6 * a + 0.8 * sparse_lines()).astype(np.float32)
+    ref = np.dot(a[100:400].astype(np.float64), b[100:400]) / np.sqrt(
+        np.sum(a[100:400].astype(np.float64) ** 2) * np.sum(b[100:400].astype(np.float64) ** 2))
+    assert abs(source_correlation(a, b, 100, 400) - ref) < 1e-5
+    assert source_correlation(a, np.zeros_like(a), 100, 400) == 0.0
+
+
+def fill_reference(x, kf, kt, step, sub, level, slope, r0, rho, n0, n1, strength):
+    x = x.copy()
+    P = max(step, (kf // 2 // step) * step)
+    span = max(1, kt - kf)
+    rho2 = np.sqrt(max(0.0, 1 - rho * rho))
+    d = kf
+    while d < kt:
+        e = min(kt, (d // sub + 1) * sub)
+        off = ((d - kf) // P + 1) * P
+        src = x[d - off:e - off].astype(np.float64)
+        rms = np.sqrt(np.mean(src ** 2))
+        r = r0 + (1 - r0) * 0.5 * (0.5 * (d + e) - kf) / span if r0 > 0 else 0.0
+        for k in range(d, e):
+            v = float(x[k - off])
+            n = rho * float(NOISE[n0 + k]) + rho2 * float(NOISE[n1 + k])
+            if v != 0.0:
+                y = np.sqrt(1 - r) * v / rms + np.sqrt(r) * n
+            else:
+                y = n if r0 > 0 else 0.0
+            gain = strength * 10 ** ((level + slope * np.log2((k + 0.5) / kf)) / 20)
+            x[k] = gain * y
+        d = e
+    return x
+
+
+@pytest.mark.parametrize("kf,kt,step,sub,slope,r0,rho", [
+    (434, 522, 36, 18, -14.0, 0.5, 1.0),  # 128 kbps long block, channel 0
+    (250, 522, 36, 18, -33.0, 0.35, 0.3),  # 64 kbps, several patches, steepest slope, correlated channel
+    (144, 174, 12, 6, -9.0, 0.0, 1.0),  # one short window, pure patch
+])
+def test_fill_matches_reference(kf, kt, step, sub, slope, r0, rho):
+    x = sparse_lines(top=kf)
+    n0, n1 = noise_offset(7, 0, -1, 1), noise_offset(7, 1, -1, 1)
+    got = x.copy()
+    fill(got, kf, kt, step, sub, -40.0, slope, r0, rho, n0, n1, 0.8)
+    ref = fill_reference(x, kf, kt, step, sub, -40.0, slope, r0, rho, n0, n1, 0.8)
+    np.testing.assert_array_equal(got[:kf], x[:kf])  # the coded band is untouched
+    np.testing.assert_array_equal(got[kt:], 0)
+    # one exp per subband piece and a polynomial within it: 0.1 % of the exact power law
+    np.testing.assert_allclose(got[kf:kt], ref[kf:kt], rtol=1e-3, atol=1e-9)
+
+
+def holes_reference(x, g, sf, sfb, kl, runs, gabs, c, salt, strength):
+    x = x.copy()
+    pw = np.array([np.mean(x[sfb[b]:sfb[b + 1]].astype(np.float64) ** 2) for b in range(22)])
+    runs = np.where(pw == 0, np.minimum(runs + 1, RUN_MAX + 1), 0)
+    mask = 0
+    noff = noise_offset(gabs, c, 3, salt)
+    for b in range(1, 21):
+        if pw[b] != 0 or sfb[b + 1] > kl or runs[b] > RUN_MAX:
+            continue
+        lo = next((j for j in range(b - 1, max(-1, b - 3), -1) if pw[j] > 0), -1)
+        hi = next((j for j in range(b + 1, min(22, b + 3)) if pw[j] > 0), -1)
+        if lo < 0 or hi < 0:
+            continue
+        level = 0.5 * (10 * np.log10(pw[lo]) + 10 * np.log10(pw[hi])) - HOLE_DB
+        q = g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB[b])
+        step2 = 2.0 ** (q / 2)  # the quantizer step 2**(q/4), squared
+        level = min(level, 10 * np.log10(CAP * step2))
+        x[sfb[b]:sfb[b + 1]] = 10 ** (level / 20) * strength * NOISE[noff + np.arange(sfb[b], sfb[b + 1])]
+        mask |= 1 << b
+    return x, runs, mask
+
+
+def test_fill_holes_matches_reference():
+    sfb = np.array(SFB_LONG[0], np.int64)  # 44.1 kHz
+    x = sparse_lines(density=0.9)
+    for b in (5, 9, 10, 16):
+        x[sfb[b]:sfb[b + 1]] = 0
+    x[sfb[21]:] = 0
+    kl = last_nonzero(x)
+    g = np.zeros(N_FIELDS, np.int32)
+    g[GLOBAL_GAIN], g[SCALEFAC_SCALE], g[PREFLAG] = 150, 1, 1
+    sf = RNG.integers(0, 8, 39).astype(np.int16)
+    runs = np.zeros(22, np.int32)
+    runs[16] = RUN_MAX  # band 16 has been silent for a long time: left alone
+    want_x, want_runs, want_mask = holes_reference(x, g, sf, sfb, kl, runs.copy(), 11, 1, 99, 0.7)
+    got = x.copy()
+    mask = fill_holes(got, g, sf, sfb, kl, runs, 11, 1, 99, 0.7, np.empty(22))
+    assert mask == want_mask and mask == (1 << 5) | (1 << 9) | (1 << 10)
+    np.testing.assert_array_equal(runs, want_runs)
+    np.testing.assert_allclose(got, want_x, rtol=1e-5, atol=1e-12)
+
+
+def test_overshooting_granules_matches_reference():
+    pcm = (RNG.standard_normal((576 * 9, 2)) * 0.2).astype(np.float32)
+    pcm[576 * 2 + 5, 1] = 1.0
+    pcm[576 * 7, 0] = -LIMIT * 1.0001
+    pcm[576 * 4, 0] = LIMIT  # at the limit is not over it
+    out = np.zeros(9, np.bool_)
+    n = overshooting_granules(pcm, LIMIT, out)
+    ref = (np.abs(pcm) > LIMIT).reshape(9, -1).any(axis=1)
+    np.testing.assert_array_equal(out, ref)
+    assert n == 2 == ref.sum()
