@@ -228,7 +228,8 @@ class Mp3File:
     """An opened MP3 stream: parsed once, decoded as often as needed.
 
     ``mp3restore.open(file)`` returns one; ``read``, ``blocks`` and ``info``
-    are shortcuts that open, use and drop it.
+    are shortcuts that open, use and close it.  ``close()`` (or a ``with``
+    block) releases the input: a file given by its path is mapped until then.
 
     Attributes
     ----------

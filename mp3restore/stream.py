@@ -8,7 +8,7 @@ import mmap
 import os
 import warnings
 from dataclasses import dataclass, field, asdict
-from stat import S_ISREG
+from stat import S_ISFIFO, S_ISREG, S_ISSOCK
 
 import numpy as np
 
@@ -44,7 +44,9 @@ class MappedFile:
     file whose audio data ends closer to such a page's end than :data:`PEEK` is
     read instead (:func:`open_stream` checks it).  Writes to ``buf`` (repaired
     frame headers) stay in this process; their pages are kept (``pin``) when the
-    others are given back (``release``).
+    others are given back (``release``).  As with any mapped file, a file that
+    another process truncates while it is decoded ends the process (SIGBUS), and
+    one changed in place is decoded partly changed.
     """
 
     def __init__(self, fh, n):
@@ -96,6 +98,8 @@ def _map_file(name):
     if not _CAN_MAP:
         return None
     try:
+        if not S_ISREG(os.stat(name).st_mode):
+            return None  # a pipe, a device: read (opening a FIFO here could block)
         with open(name, "rb") as fh:
             st = os.fstat(fh.fileno())
             if not S_ISREG(st.st_mode) or st.st_size < max(MAP_MIN_SIZE, 1):
@@ -115,9 +119,15 @@ def read_input(file) -> tuple[np.ndarray, int, str | None]:
     if isinstance(file, (str, os.PathLike)):
         name = os.fspath(file)
         try:
-            size = os.path.getsize(name)
-            buf = np.zeros(size + PAD, np.uint8)
             with open(name, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if S_ISFIFO(st.st_mode) or S_ISSOCK(st.st_mode):  # a pipe (``<(...)``): read to its end
+                    data = fh.read()
+                    buf = np.zeros(len(data) + PAD, np.uint8)
+                    buf[:len(data)] = np.frombuffer(data, np.uint8)
+                    return buf, len(data), name
+                size = st.st_size
+                buf = np.zeros(size + PAD, np.uint8)
                 got = fh.readinto(memoryview(buf)[:size])
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None

@@ -277,6 +277,34 @@ def test_one_shot_blocks_closes_at_the_end_or_when_dropped(tmp_path, monkeypatch
         assert opened[-1].closed
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/fd"), reason="needs /dev/fd")
+def test_a_pipe_given_by_its_path_is_read_to_its_end():
+    """``mp3restore decode <(cat song.mp3)``: a pipe has no size; it is read to its end, not
+    mapped (its size used to be taken for its length: empty input)."""
+    import threading
+
+    data = _bytes("stereo_joint_cbr128_44100_noxing") * 8  # more than a pipe holds
+    r, w = os.pipe()
+
+    def writer():
+        try:
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+        except BrokenPipeError:  # the reader stopped early: the test fails below
+            pass
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        x, info, mapped = _decode(f"/dev/fd/{r}", restore=False)
+    finally:
+        os.close(r)  # (first: a writer still blocked on a full pipe gets an error)
+        t.join()
+    y, _, _ = _decode(data, restore=False)
+    assert not mapped
+    np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "int32"])
 def test_read_allocates_the_output_once(dtype, tmp_path):
     """read() stores each decoded chunk converted into one output array: the memory traced
