@@ -8,6 +8,12 @@ from .sideinfo import BLOCK_TYPE, MIXED_BLOCK
 from .stream import open_stream
 
 CHUNK_FRAMES = 128  # frames decoded per kernel call
+# A mapped file's pages behind the decoder are given back (Stream.release) once this many bytes
+# have been decoded, except the last RESERVOIR_BYTES (the bit reservoir of the next frames is
+# read back from there: at most 511 bytes of main data plus the frames' headers and side info;
+# a page given back too early is only read again, never wrong)
+RELEASE_STEP = 1 << 20
+RESERVOIR_BYTES = 1 << 14
 _DTYPES = ("float32", "float64", "int16", "int32")
 
 
@@ -25,14 +31,40 @@ def _convert(pcm, dtype):
     if dtype == "float64":
         return pcm.astype(np.float64)
     if dtype == "int16":
-        return np.clip(np.rint(pcm * 32768.0), -32768, 32767).astype(np.int16)
-    return np.clip(np.rint(pcm.astype(np.float64) * 2147483648.0), -2147483648, 2147483647).astype(np.int32)
+        t = pcm * 32768.0  # float32; the same operations in place: one temporary
+        np.rint(t, out=t)
+        np.clip(t, -32768, 32767, out=t)
+        return t.astype(np.int16)
+    t = pcm.astype(np.float64)
+    t *= 2147483648.0
+    np.rint(t, out=t)
+    np.clip(t, -2147483648, 2147483647, out=t)
+    return t.astype(np.int32)
 
 
 def _check_restore(strength, bandwidth):
     from .restore import check_options
 
     return check_options(strength, bandwidth)
+
+
+def _put(out, i, pcm):
+    """Store float32 PCM in rows ``i..`` of ``out``, converted to ``out``'s dtype as :func:`_convert`
+    does (chunk by chunk: no float32 copy of the whole output)."""
+    name = out.dtype.name
+    out[i:i + len(pcm)] = pcm if name in ("float32", "float64") else _convert(pcm, name)
+
+
+def _data_end(stream, f):
+    """Byte position where frame ``f`` starts (the end of the frames for ``f == nframes``)."""
+    if f < stream.nframes:
+        return int(stream.offsets[f])
+    return int(stream.offsets[-1] + stream.sizes[-1])
+
+
+def _check_open(stream):
+    if stream.closed:
+        raise InputError(f"{stream.label}: the file is closed")
 
 
 def _shape(pcm, always_2d):
@@ -52,6 +84,7 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
 
     f0 = stream.first if f0 is None else f0
     f1 = stream.nframes if f1 is None else f1
+    mark = _data_end(stream, f0) - RESERVOIR_BYTES  # pages before it: given back
     dec = FrameDecoder(stream, chunk_frames)
     state = SynthState(stream.channels)
     pcm_buf = np.empty((2 * chunk_frames * 576, stream.channels), np.float32)
@@ -60,7 +93,13 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
     restorer = headroom = None
     for a in range(f0, f1, chunk_frames):
         b = min(f1, a + chunk_frames)
+        _check_open(stream)
         G, mdct, gi, sf, status, _mdb = dec.decode(a, b)
+        if stream.source is not None:
+            hi = _data_end(stream, b) - RESERVOIR_BYTES
+            if hi - mark >= RELEASE_STEP:
+                stream.release(mark, hi)
+                mark = hi
         stream.note_status(a, status)  # concealed frames: recorded, or StreamError in strict mode
         coded = granule_channels(stream.headers, stream.gr_start, a, b)
         if restore and restorer is None:
@@ -83,13 +122,19 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
         yield int(stream.gr_start[a]) * 576, pcm
 
 
+def _block(pcm, dtype):
+    """A new array of ``pcm`` in ``dtype``."""
+    return pcm.copy() if dtype == "float32" else _convert(pcm, dtype)
+
+
 def _copy_range(chunks, out, start, end, keep_from):
-    """Copy the samples ``start..end`` (and at or after ``keep_from``) of ``chunks`` into ``out``."""
+    """Copy the samples ``start..end`` (and at or after ``keep_from``) of ``chunks`` into ``out``
+    (converted to its dtype)."""
     for s0, pcm in chunks:
         a = max(start, s0, keep_from)
         b = min(end, s0 + len(pcm))
         if a < b:
-            out[a - start:b - start] = pcm[a - s0:b - s0]
+            _put(out, a - start, pcm[a - s0:b - s0])
 
 
 def _check_threads(threads):
@@ -148,6 +193,8 @@ def _iter_pcm_parallel(stream, restore, strength, bandwidth, threads, span_frame
         s0, s1 = int(gr[fa]) * 576, int(gr[fb]) * 576
         out = np.empty((s1 - s0, stream.channels), np.float32)
         _read_parallel(stream, out, s0, s1, restore, strength, bandwidth, threads, fa, fb, plan)
+        # the parts give back the pages behind them, but not those a part's neighbour read last
+        stream.release(_data_end(stream, fa) - RESERVOIR_BYTES, _data_end(stream, fb) - RESERVOIR_BYTES)
         yield s0, out
 
 
@@ -181,7 +228,8 @@ class Mp3File:
     """An opened MP3 stream: parsed once, decoded as often as needed.
 
     ``mp3restore.open(file)`` returns one; ``read``, ``blocks`` and ``info``
-    are shortcuts that open, use and drop it.
+    are shortcuts that open, use and close it.  ``close()`` (or a ``with``
+    block) releases the input: a file given by its path is mapped until then.
 
     Attributes
     ----------
@@ -194,6 +242,22 @@ class Mp3File:
         self.samplerate = self._stream.samplerate
         self.channels = self._stream.channels
         self.name = self._stream.name
+
+    def close(self):
+        """Release the input (a file given by its path is mapped, not read, until then); ``info``
+        stays, decoding raises :class:`~mp3restore.InputError`.  Closing twice is fine; the
+        ``with`` statement closes at its end."""
+        self._stream.close()
+
+    @property
+    def closed(self):
+        return self._stream.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def __repr__(self):
         i = self.info
@@ -217,15 +281,17 @@ class Mp3File:
         strength, bandwidth = _check_restore(strength, bandwidth)
         threads = _check_threads(threads)
         stream = self._stream
+        _check_open(stream)
         start, end = _range(stream, gapless)
-        out = np.empty((end - start, stream.channels), np.float32)
+        # the output is allocated once, in its dtype: chunks are converted as they are stored
+        out = np.empty((end - start, stream.channels), dtype)
         if threads > 1 and stream.nframes - stream.first >= 4 * threads:
             _read_parallel(stream, out, start, end, restore, strength, bandwidth, threads)
         else:
             _copy_range(_iter_pcm(stream, restore=restore, strength=strength, bandwidth=bandwidth), out, start, end,
                         0)
         stream.finish_decode()
-        return _shape(_convert(out, dtype), always_2d), stream.samplerate
+        return _shape(out, always_2d), stream.samplerate
 
     def blocks(self, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
                strength=1.0, bandwidth=None, threads=1):
@@ -235,6 +301,7 @@ class Mp3File:
         blocksize = int(blocksize)
         dtype = _check_dtype(dtype)
         strength, bandwidth = _check_restore(strength, bandwidth)
+        _check_open(self._stream)
         return self._blocks(blocksize, restore, gapless, dtype, always_2d, strength, bandwidth,
                             _check_threads(threads))
 
@@ -256,11 +323,11 @@ class Mp3File:
                 fill += n
                 pos += n
                 if fill == blocksize:
-                    yield _shape(_convert(acc.copy(), dtype), always_2d)
+                    yield _shape(_block(acc, dtype), always_2d)
                     fill = 0
         stream.finish_decode()
         if fill:
-            yield _shape(_convert(acc[:fill].copy(), dtype), always_2d)
+            yield _shape(_block(acc[:fill], dtype), always_2d)
 
     def frames(self, start=None, stop=None, *, chunk_frames=64):
         """Yield a :class:`~mp3restore.inspect.FrameView` per audio frame.
@@ -274,6 +341,7 @@ class Mp3File:
         """
         from .inspect import iter_frames
 
+        _check_open(self._stream)
         return iter_frames(self._stream, start, stop, chunk_frames=chunk_frames)
 
     def restoration_plan(self, *, strength=1.0, bandwidth=None):
@@ -281,6 +349,7 @@ class Mp3File:
         (cutoff, target, whether the high band is regenerated and why, holes found
         in the lookahead).  Decodes the coefficients of the first frames only."""
         strength, bandwidth = _check_restore(strength, bandwidth)
+        _check_open(self._stream)
         return _plan(self._stream, strength, bandwidth)
 
     def nsamples(self, gapless=True):
@@ -343,8 +412,9 @@ def read(file, *, restore=True, gapless=True, dtype="float32", always_2d=False, 
     >>> data.shape, sr  # doctest: +SKIP
     ((88200, 2), 44100)
     """
-    return Mp3File(file, strict=strict).read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
-                                             strength=strength, bandwidth=bandwidth, threads=threads)
+    with Mp3File(file, strict=strict) as mp3:
+        return mp3.read(restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d, strength=strength,
+                        bandwidth=bandwidth, threads=threads)
 
 
 def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32", always_2d=False,
@@ -354,11 +424,26 @@ def blocks(file, blocksize=65536, *, restore=True, gapless=True, dtype="float32"
     Same parameters as :func:`read`.  Decoding memory is bounded by the block
     size and the decoder's chunk of frames, not by the length of the stream.
     """
-    return Mp3File(file, strict=strict).blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype,
-                                               always_2d=always_2d, strength=strength, bandwidth=bandwidth,
-                                               threads=threads)
+    mp3 = Mp3File(file, strict=strict)
+    try:
+        gen = mp3.blocks(blocksize, restore=restore, gapless=gapless, dtype=dtype, always_2d=always_2d,
+                         strength=strength, bandwidth=bandwidth, threads=threads)
+    except BaseException:
+        mp3.close()
+        raise
+    return _closing(mp3, gen)
+
+
+def _closing(mp3, gen):
+    """Yield from ``gen``, then close ``mp3`` (also when the consumer stops early)."""
+    try:
+        yield from gen
+    finally:
+        mp3.close()
 
 
 def info(file):
     """Return the :class:`~mp3restore.stream.StreamInfo` summary of ``file`` without decoding audio."""
-    return open_stream(file).info
+    stream = open_stream(file)
+    stream.close()
+    return stream.info

@@ -261,18 +261,18 @@ def cmd_decode(args) -> int:
     import mp3restore
     from .wavio import write_wav
 
-    mp3 = mp3restore.open(src.open(), strict=args.strict)
-    info = mp3.info
-    nframes = mp3.nsamples(gapless=args.gapless)
-    blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
-                        always_2d=True, strength=args.strength, bandwidth=args.bandwidth, threads=args.threads)
-    bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
-    try:
-        with open_output(out) as fh:
-            write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
-    finally:
-        if bar is not None:
-            bar.close()
+    with mp3restore.open(src.open(), strict=args.strict) as mp3:
+        info = mp3.info
+        nframes = mp3.nsamples(gapless=args.gapless)
+        blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
+                            always_2d=True, strength=args.strength, bandwidth=args.bandwidth, threads=args.threads)
+        bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
+        try:
+            with open_output(out) as fh:
+                write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
+        finally:
+            if bar is not None:
+                bar.close()
     return EXIT_OK
 
 

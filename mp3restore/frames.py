@@ -293,6 +293,21 @@ def _stream_goes_on(buf, pos, stop, end, hp, free_size):
     return -1
 
 
+# the state of a scan that goes on in parts (:func:`scan_frames_part`): an int64 array
+_S_POS, _S_N, _S_SKIPPED, _S_TRUNCATED, _S_SKIPPED_AT_CUT, _S_OTHER, _S_FREE, _S_EXPECT, _S_RUN, _S_ON_AT, \
+    _S_OFF_UNTIL = range(11)
+SCAN_STATE_SIZE = 11
+
+
+def scan_state(start):
+    """A new scan state for :func:`scan_frames_part`, positioned at ``start``."""
+    state = np.zeros(SCAN_STATE_SIZE, np.int64)
+    state[_S_POS] = start
+    state[_S_EXPECT] = -1
+    state[_S_ON_AT] = -1
+    return state
+
+
 @njit
 def scan_frames(buf, start, end, offsets, headers, sizes):
     """Locate the Layer III frames in ``buf[start:end]``.
@@ -333,19 +348,46 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
     other_layer : int
         Number of confirmed Layer I/II headers seen (to name such input).
     """
+    state = np.zeros(SCAN_STATE_SIZE, np.int64)
+    state[_S_POS] = start
+    state[_S_EXPECT] = -1
+    state[_S_ON_AT] = -1
+    scan_frames_part(buf, end, end, offsets, headers, sizes, state)
+    return scan_result(state)
+
+
+@njit
+def scan_result(state):
+    """``(n, skipped, truncated, other_layer)`` of a finished scan (see :func:`scan_frames`)."""
+    skipped = state[_S_SKIPPED]
+    if state[_S_TRUNCATED]:
+        skipped = state[_S_SKIPPED_AT_CUT]  # the cut frame's bytes are not junk
+    return state[_S_N], skipped, state[_S_TRUNCATED], state[_S_OTHER]
+
+
+@njit
+def scan_frames_part(buf, stop, end, offsets, headers, sizes, state):
+    """Go on with the scan of :func:`scan_frames` whose ``state`` (from
+    :func:`scan_state`) is given, until its position reaches ``stop`` (the scan
+    still reads ahead up to ``end`` to confirm frames); return True when the scan
+    is finished (the data or the index arrays are exhausted), then
+    :func:`scan_result` gives its result.  Scanning ``start..end`` in parts
+    finds exactly what one :func:`scan_frames` call finds, and reads nothing
+    before the position it starts a part at: the bytes behind can be dropped.
+    """
     cap = offsets.shape[0]
-    n = 0
-    skipped = 0
-    truncated = 0
-    skipped_at_cut = 0
-    other_layer = 0
-    free_size = 0
-    pos = start
-    expect = -1  # position right after the last accepted frame
-    run = 0  # frames accepted in a row with the same bit rate
-    on_at = -1  # after a gap: where the previous stream goes on (-1: not known)
-    off_until = 0  # ... and up to where it was looked for in vain
-    while pos + 4 <= end and n < cap:
+    n = state[_S_N]
+    skipped = state[_S_SKIPPED]
+    truncated = state[_S_TRUNCATED]
+    skipped_at_cut = state[_S_SKIPPED_AT_CUT]
+    other_layer = state[_S_OTHER]
+    free_size = state[_S_FREE]
+    pos = state[_S_POS]
+    expect = state[_S_EXPECT]  # position right after the last accepted frame
+    run = state[_S_RUN]  # frames accepted in a row with the same bit rate
+    on_at = state[_S_ON_AT]  # after a gap: where the previous stream goes on (-1: not known)
+    off_until = state[_S_OFF_UNTIL]  # ... and up to where it was looked for in vain
+    while pos + 4 <= end and n < cap and pos < stop:
         if pos == expect:
             h = read32(buf, pos)
             hp = headers[n - 1]
@@ -439,6 +481,15 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
         pos += size
         expect = pos
         truncated = 0
-    if truncated:
-        skipped = skipped_at_cut  # the cut frame's bytes are not junk
-    return n, skipped, truncated, other_layer
+    state[_S_N] = n
+    state[_S_SKIPPED] = skipped
+    state[_S_TRUNCATED] = truncated
+    state[_S_SKIPPED_AT_CUT] = skipped_at_cut
+    state[_S_OTHER] = other_layer
+    state[_S_FREE] = free_size
+    state[_S_POS] = pos
+    state[_S_EXPECT] = expect
+    state[_S_RUN] = run
+    state[_S_ON_AT] = on_at
+    state[_S_OFF_UNTIL] = off_until
+    return not (pos + 4 <= end and n < cap)

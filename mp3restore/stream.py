@@ -4,9 +4,11 @@ Everything here is done once per file and does not decode audio.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import warnings
 from dataclasses import dataclass, field, asdict
+from stat import S_ISFIFO, S_ISREG, S_ISSOCK
 
 import numpy as np
 
@@ -19,6 +21,92 @@ from .errors import (EmptyInputError, InputError, Mp3RestoreWarning, NotMpegAudi
                      UnsupportedStreamError)
 
 PAD = 64  # zero bytes kept after the data so kernels can peek past the end
+# the kernels read at most this many bytes past the end of the audio data (a bit reader's
+# 4-byte peek at the end of a frame's side information); PAD covers it
+PEEK = 8
+
+# Regular files (of at least MAP_MIN_SIZE bytes) are mapped copy-on-write instead of read, and
+# the pages behind the frame scan and the decoder are given back (Stream.release), so memory
+# does not grow with the file's length.  Only where pages can be given back (madvise
+# MADV_DONTNEED); elsewhere (Windows) files are read.  Bytes, file objects and stdin are read.
+MAP_MIN_SIZE = 1
+_CAN_MAP = hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+PAGE = mmap.PAGESIZE
+# bytes scanned (or checked for damage) between two releases of the pages behind
+SCAN_PART = 1 << 20
+
+
+class MappedFile:
+    """A regular file mapped copy-on-write, seen as a uint8 array (``buf``).
+
+    ``buf`` is ``n + min(PAD, room)`` long, ``room`` being the zero bytes the
+    last page holds past the end of the file (the kernels may peek there); a
+    file whose audio data ends closer to such a page's end than :data:`PEEK` is
+    read instead (:func:`open_stream` checks it).  Writes to ``buf`` (repaired
+    frame headers) stay in this process; their pages are kept (``pin``) when the
+    others are given back (``release``).  As with any mapped file, a file that
+    another process truncates while it is decoded ends the process (SIGBUS), and
+    one changed in place is decoded partly changed.
+    """
+
+    def __init__(self, fh, n):
+        self.n = n
+        self._mm = mmap.mmap(fh.fileno(), n, access=mmap.ACCESS_COPY)
+        room = (-n) % PAGE
+        data = np.frombuffer(self._mm, np.uint8)
+        # the rest of the last page is mapped too (zeros): the view reaches into it
+        self.buf = np.lib.stride_tricks.as_strided(data, shape=(n + min(PAD, room),), strides=(1,))
+        self._pinned = set()
+
+    def pin(self, lo, hi):
+        """Never give back the pages holding bytes ``lo..hi`` (they were written to)."""
+        self._pinned.update(range(lo // PAGE, (hi - 1) // PAGE + 1))
+
+    def release(self, lo, hi):
+        """Give back the pages wholly inside bytes ``lo..hi`` (the file's bytes are read again
+        if they are needed later)."""
+        if self._mm is None:
+            return
+        a = -(-max(lo, 0) // PAGE)
+        b = min(hi, self.n) // PAGE
+        if self._pinned:
+            pages = [p for p in sorted(self._pinned) if a <= p < b] + [b]
+        else:
+            pages = [b]
+        for p in pages:
+            if p > a:
+                try:
+                    self._mm.madvise(mmap.MADV_DONTNEED, a * PAGE, (p - a) * PAGE)
+                except (OSError, ValueError):
+                    return
+            a = max(a, p + 1)
+
+    def close(self):
+        """Unmap the file (left to the garbage collector when views of ``buf`` are still alive)."""
+        mm, self._mm = self._mm, None
+        self.buf = None
+        if mm is not None:
+            try:
+                mm.close()
+            except BufferError:
+                pass
+
+
+def _map_file(name):
+    """A :class:`MappedFile` of the regular file ``name``, or None when it is not mapped
+    (too small, not a regular file, mapping not possible here): it is read then."""
+    if not _CAN_MAP:
+        return None
+    try:
+        if not S_ISREG(os.stat(name).st_mode):
+            return None  # a pipe, a device: read (opening a FIFO here could block)
+        with open(name, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not S_ISREG(st.st_mode) or st.st_size < max(MAP_MIN_SIZE, 1):
+                return None
+            return MappedFile(fh, st.st_size)
+    except (OSError, ValueError):
+        return None  # read_input gives the error, if there is one
 
 
 def read_input(file) -> tuple[np.ndarray, int, str | None]:
@@ -31,9 +119,15 @@ def read_input(file) -> tuple[np.ndarray, int, str | None]:
     if isinstance(file, (str, os.PathLike)):
         name = os.fspath(file)
         try:
-            size = os.path.getsize(name)
-            buf = np.zeros(size + PAD, np.uint8)
             with open(name, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if S_ISFIFO(st.st_mode) or S_ISSOCK(st.st_mode):  # a pipe (``<(...)``): read to its end
+                    data = fh.read()
+                    buf = np.zeros(len(data) + PAD, np.uint8)
+                    buf[:len(data)] = np.frombuffer(data, np.uint8)
+                    return buf, len(data), name
+                size = st.st_size
+                buf = np.zeros(size + PAD, np.uint8)
                 got = fh.readinto(memoryview(buf)[:size])
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None
@@ -117,6 +211,24 @@ class Stream:
     strict: bool = False  # raise StreamError at damage instead of concealing it
     label: str = "input"
     decode_concealed: set = field(default_factory=set)  # frames concealed that only decoding found
+    source: MappedFile | None = None  # the mapping behind ``buf`` (a file mapped, not read)
+
+    def release(self, lo, hi):
+        """Give back the memory of bytes ``lo..hi`` of a mapped file (they are read again from
+        the file if a later decode needs them); nothing for input held in memory."""
+        if self.source is not None:
+            self.source.release(lo, hi)
+
+    @property
+    def closed(self):
+        return self.buf is None
+
+    def close(self):
+        """Drop the bytes (unmap a mapped file); the stream cannot be decoded afterwards."""
+        self.buf = None
+        source, self.source = self.source, None
+        if source is not None:
+            source.close()
 
     def note_status(self, f0, status):
         """Record the status bits :func:`~mp3restore.decoder.decode_frames` gave frames
@@ -189,9 +301,22 @@ def open_stream(file, strict=False) -> Stream:
     ``truncated``, ``crc_errors``, with a :class:`Mp3RestoreWarning`); with
     ``strict`` it raises :class:`StreamError` instead.
     """
+    mapped = _map_file(os.fspath(file)) if isinstance(file, (str, os.PathLike)) else None
+    if mapped is None:
+        buf, n, name = read_input(file)
+    else:
+        buf, n, name = mapped.buf, mapped.n, os.fspath(file)
+    try:
+        return _open_stream(buf, n, name, mapped, strict)
+    except BaseException:
+        if mapped is not None:
+            mapped.close()
+        raise
+
+
+def _open_stream(buf, n, name, mapped, strict):
     from .tags import find_tags, parse_vbri, parse_xing_damaged
 
-    buf, n, name = read_input(file)
     label = name or "input"
     if n == 0:
         raise EmptyInputError(f"{label}: empty input")
@@ -208,11 +333,35 @@ def open_stream(file, strict=False) -> Stream:
         tag_names.append("ID3v1")
     if end <= start:
         raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names) or 'none'}), no audio")
+    if mapped is not None and end + PEEK > len(buf):
+        # the audio data ends too close to the end of the file's last page for the kernels'
+        # peeks: read the file instead (rare: the end of the file's size in a page)
+        buf = np.zeros(n + PAD, np.uint8)
+        buf[:n] = mapped.buf[:n]
+        mapped.close()
+        mapped = None
     cap = (end - start) // fr.MIN_ANY_FRAME + 2
     offsets = np.empty(cap, np.int64)
     headers = np.empty(cap, np.int64)
     sizes = np.empty(cap, np.int64)
-    count, skipped, truncated, other = fr.scan_frames(buf, start, end, offsets, headers, sizes)
+    if mapped is None:
+        count, skipped, truncated, other = fr.scan_frames(buf, start, end, offsets, headers, sizes)
+        repaired = _repair_headers(buf, offsets[:count], headers[:count], None)
+    else:
+        # in parts, giving back the pages behind (the scan reads nothing before its position)
+        state = fr.scan_state(start)
+        parts = []
+        done = False
+        k = 0
+        while not done:
+            lo = int(state[fr._S_POS])
+            done = fr.scan_frames_part(buf, lo + SCAN_PART, end, offsets, headers, sizes, state)
+            c = int(state[fr._S_N])
+            parts.append(_repair_headers(buf, offsets[k:c], headers[k:c], mapped) + k)
+            k = c
+            mapped.release(0 if lo == start else lo, int(state[fr._S_POS]))
+        count, skipped, truncated, other = (int(x) for x in fr.scan_result(state))
+        repaired = np.concatenate(parts)
     if count == 0:
         if other >= 2:
             raise UnsupportedStreamError(f"{label}: MPEG audio Layer I/II, only Layer III is supported")
@@ -222,13 +371,6 @@ def open_stream(file, strict=False) -> Stream:
     offsets = offsets[:count].copy()
     headers = headers[:count].copy()
     sizes = sizes[:count].copy()
-    # headers the scanner repaired (a few flipped bits): the buffer gets the repaired bytes,
-    # so the CRC check, the decoder and the inspection tools all see them
-    raw = (buf[offsets].astype(np.int64) << 24) | (buf[offsets + 1].astype(np.int64) << 16) | \
-        (buf[offsets + 2].astype(np.int64) << 8) | buf[offsets + 3].astype(np.int64)
-    repaired = np.flatnonzero(raw != headers)
-    for i in repaired:
-        buf[offsets[i]:offsets[i] + 4] = np.frombuffer(int(headers[i]).to_bytes(4, "big"), np.uint8)
     # a frame at the very start whose successor's header is destroyed (so it was not confirmed)
     if offsets[0] > start:
         lead = _leading_frames(buf, start, int(offsets[0]), int(headers[0]), int(sizes[0]))
@@ -282,7 +424,7 @@ def open_stream(file, strict=False) -> Stream:
         gapless = True
 
     # damage found without decoding audio
-    damage = _damage(buf, offsets, sizes, headers, first)
+    damage = _damage(buf, offsets, sizes, headers, first, mapped)
     crc_errors = int(np.count_nonzero(damage & _ST_CRC))
     any_crc = bool(np.any(((headers >> 16) & 1) == 0))
     concealed = np.flatnonzero(damage[first:])
@@ -307,7 +449,7 @@ def open_stream(file, strict=False) -> Stream:
         if strict:
             raise StreamError(f"{label}: {problems[0]}")
         for text in problems:
-            warnings.warn(f"{label}: {text}", Mp3RestoreWarning, stacklevel=3)
+            warnings.warn(f"{label}: {text}", Mp3RestoreWarning, stacklevel=4)
 
     bitrates = _bitrates(headers)
     if np.all(bitrates == 0):
@@ -353,7 +495,22 @@ def open_stream(file, strict=False) -> Stream:
         concealed_positions=tuple(int(f) for f in concealed[:100]),
     )
     return Stream(buf, offsets, sizes, headers, gr_start, first, channels, sr, trim_start, trim_end, info, name,
-                  damage=damage, strict=bool(strict), label=label)
+                  damage=damage, strict=bool(strict), label=label, source=mapped)
+
+
+def _repair_headers(buf, offsets, headers, mapped):
+    """Write the headers the scanner repaired (a few flipped bits) into the buffer, so the
+    CRC check, the decoder and the inspection tools all see them; return their indices.
+    (The pages of a mapped file written to are kept when the others are given back.)"""
+    raw = (buf[offsets].astype(np.int64) << 24) | (buf[offsets + 1].astype(np.int64) << 16) | \
+        (buf[offsets + 2].astype(np.int64) << 8) | buf[offsets + 3].astype(np.int64)
+    repaired = np.flatnonzero(raw != headers)
+    for i in repaired:
+        off = int(offsets[i])
+        if mapped is not None:
+            mapped.pin(off, off + 4)
+        buf[off:off + 4] = np.frombuffer(int(headers[i]).to_bytes(4, "big"), np.uint8)
+    return repaired
 
 
 def describe_status(st):
@@ -590,21 +747,35 @@ def _bitrates(headers):
     return np.where(lsf, fr.BITRATES_LSF[idx], fr.BITRATES_MPEG1[idx])
 
 
-def _damage(buf, offsets, sizes, headers, first):
+def _damage(buf, offsets, sizes, headers, first, mapped=None):
     status = np.zeros(len(offsets), np.int32)
-    _frame_damage(buf, offsets, sizes, headers, first, status)
+    nf = len(offsets)
+    if mapped is None:
+        _frame_damage(buf, offsets, sizes, headers, first, nf, status)
+        return status
+    # in parts, giving back the pages behind (a frame's check reads only its own bytes)
+    f = first
+    lo = 0
+    while f < nf:
+        g = max(f + 1, int(np.searchsorted(offsets, offsets[f] + SCAN_PART)))
+        g = min(g, nf)
+        _frame_damage(buf, offsets, sizes, headers, f, g, status)
+        hi = int(offsets[g]) if g < nf else mapped.n
+        mapped.release(lo, hi)
+        lo = hi
+        f = g
     return status
 
 
 @njit
-def _frame_damage(buf, offsets, sizes, headers, f0, status):
+def _frame_damage(buf, offsets, sizes, headers, f0, f1, status):
     """Status bits of frames ``f0..`` found without decoding audio: the ones
     :func:`~mp3restore.decoder.decode_frames` sets from the header, the side
     information and the bit reservoir (lost frame, CRC mismatch, forbidden side
     info, reservoir data missing, part2_3_length beyond the frame's main data).
     Huffman data that overruns inside the main data is only found by decoding."""
     gis = np.zeros((2, 2, N_FIELDS), np.int32)
-    for f in range(f0, len(offsets)):
+    for f in range(f0, f1):
         h = headers[f]
         if fr.hdr_lost(h):
             status[f] = _ST_LOST
