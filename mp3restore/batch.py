@@ -223,12 +223,12 @@ def _convert(job: Job, options: Options) -> int:
         if options.gapless:
             return int(coefs.trim_end - coefs.trim_start)
         return int(len(coefs.mdct) * 576)
-    mp3 = mp3restore.open(job.input)
-    nframes = mp3.nsamples(gapless=options.gapless)
-    blocks = mp3.blocks(options.blocksize, restore=options.restore, gapless=options.gapless,
-                        dtype="float32", always_2d=True)
-    with atomic_output(job.output) as fh:
-        return int(write_wav(fh, blocks, mp3.samplerate, mp3.channels, nframes, options.subtype))
+    with mp3restore.open(job.input) as mp3:
+        nframes = mp3.nsamples(gapless=options.gapless)
+        blocks = mp3.blocks(options.blocksize, restore=options.restore, gapless=options.gapless,
+                            dtype="float32", always_2d=True)
+        with atomic_output(job.output) as fh:
+            return int(write_wav(fh, blocks, mp3.samplerate, mp3.channels, nframes, options.subtype))
 
 
 def convert_one(job: Job, options: Options) -> Result:
