@@ -30,8 +30,7 @@ from .noise import NOISE
 # the top octave's long-term spectrum (clip by clip -4.5..+7 dB, no common sign);
 # the former priors (at least -2 dB/octave, then 3 dB/octave more) left the
 # restored high band 1.2 dB too dull on average over those clips, 5 dB at 64 kbps
-# where the extrapolation is longest.  Rising slopes are still not continued.
-EXTRA_ROLLOFF = 0.0  # dB/octave beyond the measured slope above the cutoff
+# where the extrapolation is longest; they are gone.  Rising slopes are still not continued.
 MAX_SLOPE = 0.0  # the extrapolated envelope never rises
 MIN_SLOPE = -30.0
 NOISE_MIN = 0.35  # least noise fraction (pure copies of tonal sources sound metallic)
@@ -123,4 +122,4 @@ def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
 
 @njit
 def clamp_slope(s):
-    return min(MAX_SLOPE, max(MIN_SLOPE, s)) - EXTRA_ROLLOFF
+    return min(MAX_SLOPE, max(MIN_SLOPE, s))
