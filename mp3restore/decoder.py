@@ -244,6 +244,15 @@ def _emit(O, nb, rows, row0, ch, C, flat):
 
 
 @njit
+def _copy_history(src, dst):
+    """``dst[:, :HIST] = src[:, :HIST]`` (a loop: an array assignment would compile
+    numba's shape-mismatch error message, seconds of compile time)."""
+    for m in range(32):
+        for s in range(HIST):
+            dst[m, s] = src[m, s]
+
+
+@njit
 def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0):
     """Hybrid + polyphase synthesis of ``mdct[g, ch, 576]`` into ``pcm``.
 
@@ -276,7 +285,7 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
     rows = np.empty(BLOCK, np.int64)
     flat = pcm.reshape(-1)
     for ch in range(C):
-        H[:, :HIST] = ring[ch]
+        _copy_history(ring[ch], H)
         nb = 0
         for g in range(G):
             if ch >= coded[g]:
@@ -293,7 +302,7 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
             synth_block(S, H, 18 * nb, O)
             _emit(O, nb, rows, row0, ch, C, flat)
             shift_history(H, 18 * nb)
-        ring[ch] = H[:, :HIST]
+        _copy_history(H, ring[ch])
     for g in range(G):
         for ch in range(min(C, coded[g]), C):
             for i in range((row0 + g) * 576, (row0 + g + 1) * 576):
