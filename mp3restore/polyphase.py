@@ -243,7 +243,7 @@ def _window_edges(H, n, O):
                   + c13 * g13[s] + c15 * g15[s])
 
 
-@njit
+@njit(inline="always")
 def synth_block(S, H, n, O):
     """Polyphase synthesis of ``n <= LANES`` consecutive slots.
 
@@ -253,6 +253,10 @@ def synth_block(S, H, n, O):
     ``15 ..``.  ``O`` float32 or float64[32, >= n] receives sample ``j`` of
     slot ``s`` in ``O[j, s]`` (rounded once, on the store).  Afterwards
     :func:`shift_history` prepares ``H`` for the next block.
+
+    Inlined by numba into its callers: compiled on its own, its module (with the
+    three kernels below linked in) was optimised and code-generated once more
+    for nothing (~0.5 s of the first run's compile).
     """
     if S.shape[1] != LANES or H.shape[1] != WIDTH or n > LANES:
         raise ValueError("synth_block: S must be [32, LANES], H [32, WIDTH], n <= LANES")

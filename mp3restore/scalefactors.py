@@ -17,7 +17,7 @@ from ._jit import njit
 from .sideinfo import BLOCK_TYPE, MIXED_BLOCK, PREFLAG, SCALEFAC_COMPRESS, SCFSI, WINDOW_SWITCHING, read_bits
 from .tables.bands import LSF_NR_OF_SFB, SLEN
 
-SLEN_ARR = np.array(SLEN, np.int32)  # [16, 2]
+SLEN_ARR = np.array(SLEN, np.int64)  # [16, 2] (int64: the bit counts go to read_bits, compiled for int64)
 LSF_NSFB = np.array(LSF_NR_OF_SFB, np.int32)  # [6, 3, 4]
 # long-band groups that scfsi refers to (11172-3 Table 2.4.2.7 "scfsi_band")
 SCFSI_BANDS = np.array([0, 6, 11, 16, 21], np.int32)
