@@ -65,21 +65,37 @@ L16_0, L16_1, L16_2, L16_3, L16_4, L16_5, L16_6, L16_7 = _lee(16)
 
 
 @njit(inline="always")
-def _dct2(x0, x1):
-    return x0 + x1, (x0 - x1) * L2_0
-
-
-@njit(inline="always")
-def _dct4(x0, x1, x2, x3):
-    g0, g1 = _dct2(x0 + x3, x1 + x2)
-    h0, h1 = _dct2((x0 - x3) * L4_0, (x1 - x2) * L4_1)
-    return g0, h0 + h1, g1, h1
-
-
-@njit(inline="always")
 def _dct8(x0, x1, x2, x3, x4, x5, x6, x7):
-    g0, g1, g2, g3 = _dct4(x0 + x7, x1 + x6, x2 + x5, x3 + x4)
-    h0, h1, h2, h3 = _dct4((x0 - x7) * L8_0, (x1 - x6) * L8_1, (x2 - x5) * L8_2, (x3 - x4) * L8_3)
+    """DCT-II of size 8 (Lee): the size-4 DCTs of the sums and of the scaled
+    differences, each of them written out (a size-4 DCT of ``a`` is
+    ``g0, h0 + h1, g1, h1`` with ``g = (p + q, (p - q) L2_0)``, ``p = a0 + a3``,
+    ``q = a1 + a2`` and ``h = (u + v, (u - v) L2_0)``, ``u = (a0 - a3) L4_0``,
+    ``v = (a1 - a2) L4_1``).  Written out rather than split into functions:
+    numba inlines, types and lowers each inlined call again (compile time)."""
+    a0 = x0 + x7
+    a1 = x1 + x6
+    a2 = x2 + x5
+    a3 = x3 + x4
+    p = a0 + a3
+    q = a1 + a2
+    u = (a0 - a3) * L4_0
+    v = (a1 - a2) * L4_1
+    g3 = (u - v) * L2_0
+    g0 = p + q
+    g1 = (u + v) + g3
+    g2 = (p - q) * L2_0
+    a0 = (x0 - x7) * L8_0
+    a1 = (x1 - x6) * L8_1
+    a2 = (x2 - x5) * L8_2
+    a3 = (x3 - x4) * L8_3
+    p = a0 + a3
+    q = a1 + a2
+    u = (a0 - a3) * L4_0
+    v = (a1 - a2) * L4_1
+    h3 = (u - v) * L2_0
+    h0 = p + q
+    h1 = (u + v) + h3
+    h2 = (p - q) * L2_0
     return g0, h0 + h1, g1, h1 + h2, g2, h2 + h3, g3, h3
 
 
