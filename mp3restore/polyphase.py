@@ -170,25 +170,12 @@ def dct32_lanes(S, H, n):
 
 @njit
 def _window_pair(H, j, n, O):
-    """Outputs ``j`` and ``32 - j`` (1 <= j <= 15) of ``n`` slots into rows of ``O``."""
-    e = 16 + j  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
-    o = 16 - j  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
-    h0 = H[e, 15:15 + n]
-    h1 = H[o, 14:14 + n]
-    h2 = H[e, 13:13 + n]
-    h3 = H[o, 12:12 + n]
-    h4 = H[e, 11:11 + n]
-    h5 = H[o, 10:10 + n]
-    h6 = H[e, 9:9 + n]
-    h7 = H[o, 8:8 + n]
-    h8 = H[e, 7:7 + n]
-    h9 = H[o, 6:6 + n]
-    h10 = H[e, 5:5 + n]
-    h11 = H[o, 4:4 + n]
-    h12 = H[e, 3:3 + n]
-    h13 = H[o, 2:2 + n]
-    h14 = H[e, 1:1 + n]
-    h15 = H[o, 0:n]
+    """Outputs ``j`` and ``32 - j`` (1 <= j <= 15) of ``n`` slots into rows of ``O``.
+
+    (Rows and offsets rather than a slice per tap: each slice costs numba as much
+    compile time as a dozen arithmetic operations.)"""
+    he = H[16 + j]  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
+    ho = H[16 - j]  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
     k = 32 - j
     d = D  # one reference to the global table (each one embeds the table in the IR)
     a0, a1, a2, a3 = d[j], -d[32 + j], d[64 + j], -d[96 + j]
@@ -199,13 +186,13 @@ def _window_pair(H, j, n, O):
     b4, b5, b6, b7 = -d[128 + k], -d[160 + k], -d[192 + k], -d[224 + k]
     b8, b9, b10, b11 = -d[256 + k], -d[288 + k], -d[320 + k], -d[352 + k]
     b12, b13, b14, b15 = -d[384 + k], -d[416 + k], -d[448 + k], -d[480 + k]
-    oj = O[j, :n]
-    ok = O[k, :n]
+    oj = O[j]
+    ok = O[k]
     for s in range(n):
-        v0, v1, v2, v3 = h0[s], h1[s], h2[s], h3[s]
-        v4, v5, v6, v7 = h4[s], h5[s], h6[s], h7[s]
-        v8, v9, v10, v11 = h8[s], h9[s], h10[s], h11[s]
-        v12, v13, v14, v15 = h12[s], h13[s], h14[s], h15[s]
+        v0, v1, v2, v3 = he[15 + s], ho[14 + s], he[13 + s], ho[12 + s]
+        v4, v5, v6, v7 = he[11 + s], ho[10 + s], he[9 + s], ho[8 + s]
+        v8, v9, v10, v11 = he[7 + s], ho[6 + s], he[5 + s], ho[4 + s]
+        v12, v13, v14, v15 = he[3 + s], ho[2 + s], he[1 + s], ho[s]
         oj[s] = (a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3 + a4 * v4 + a5 * v5 + a6 * v6 + a7 * v7
                  + a8 * v8 + a9 * v9 + a10 * v10 + a11 * v11 + a12 * v12 + a13 * v13 + a14 * v14
                  + a15 * v15)
@@ -217,46 +204,25 @@ def _window_pair(H, j, n, O):
 @njit
 def _window_edges(H, n, O):
     """Outputs 0 (V[0] = A[16], V[32] = -A[16]) and 16 (V[16] = 0, V[48] = -A[0])."""
-    h0 = H[16, 15:15 + n]
-    h1 = H[16, 14:14 + n]
-    h2 = H[16, 13:13 + n]
-    h3 = H[16, 12:12 + n]
-    h4 = H[16, 11:11 + n]
-    h5 = H[16, 10:10 + n]
-    h6 = H[16, 9:9 + n]
-    h7 = H[16, 8:8 + n]
-    h8 = H[16, 7:7 + n]
-    h9 = H[16, 6:6 + n]
-    h10 = H[16, 5:5 + n]
-    h11 = H[16, 4:4 + n]
-    h12 = H[16, 3:3 + n]
-    h13 = H[16, 2:2 + n]
-    h14 = H[16, 1:1 + n]
-    h15 = H[16, 0:n]
+    h = H[16]
     d = D  # one reference to the global table (each one embeds the table in the IR)
     a0, a1, a2, a3 = d[0], -d[32], d[64], -d[96]
     a4, a5, a6, a7 = d[128], -d[160], d[192], -d[224]
     a8, a9, a10, a11 = d[256], -d[288], d[320], -d[352]
     a12, a13, a14, a15 = d[384], -d[416], d[448], -d[480]
-    o0 = O[0, :n]
+    o0 = O[0]
     for s in range(n):
-        o0[s] = (a0 * h0[s] + a1 * h1[s] + a2 * h2[s] + a3 * h3[s] + a4 * h4[s] + a5 * h5[s]
-                 + a6 * h6[s] + a7 * h7[s] + a8 * h8[s] + a9 * h9[s] + a10 * h10[s] + a11 * h11[s]
-                 + a12 * h12[s] + a13 * h13[s] + a14 * h14[s] + a15 * h15[s])
-    g1 = H[0, 14:14 + n]
-    g3 = H[0, 12:12 + n]
-    g5 = H[0, 10:10 + n]
-    g7 = H[0, 8:8 + n]
-    g9 = H[0, 6:6 + n]
-    g11 = H[0, 4:4 + n]
-    g13 = H[0, 2:2 + n]
-    g15 = H[0, 0:n]
+        o0[s] = (a0 * h[15 + s] + a1 * h[14 + s] + a2 * h[13 + s] + a3 * h[12 + s] + a4 * h[11 + s]
+                 + a5 * h[10 + s] + a6 * h[9 + s] + a7 * h[8 + s] + a8 * h[7 + s] + a9 * h[6 + s]
+                 + a10 * h[5 + s] + a11 * h[4 + s] + a12 * h[3 + s] + a13 * h[2 + s] + a14 * h[1 + s]
+                 + a15 * h[s])
+    g = H[0]
     c1, c3, c5, c7 = -d[48], -d[112], -d[176], -d[240]
     c9, c11, c13, c15 = -d[304], -d[368], -d[432], -d[496]
-    o16 = O[16, :n]
+    o16 = O[16]
     for s in range(n):
-        o16[s] = (c1 * g1[s] + c3 * g3[s] + c5 * g5[s] + c7 * g7[s] + c9 * g9[s] + c11 * g11[s]
-                  + c13 * g13[s] + c15 * g15[s])
+        o16[s] = (c1 * g[14 + s] + c3 * g[12 + s] + c5 * g[10 + s] + c7 * g[8 + s] + c9 * g[6 + s]
+                  + c11 * g[4 + s] + c13 * g[2 + s] + c15 * g[s])
 
 
 @njit(inline="always")
