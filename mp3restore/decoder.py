@@ -39,6 +39,7 @@ ST_CONCEAL = ST_CRC | ST_RESERVOIR | ST_SIDEINFO | ST_OVERRUN | ST_LOST
 # how far back (in frames) the bit reservoir is looked for: main_data_begin is at most
 # 511 bytes and only a free-format frame without main data can hold none of them
 RESERVOIR_MAX_FRAMES = 512
+MDBUF_SIZE = 4096 + 512 + 64  # main data of one frame (<= 4096 bytes) + reservoir (<= 511) + margin
 
 
 @njit
@@ -112,6 +113,15 @@ def _gather_main_data(buf, offsets, sizes, headers, f, mdb, mdbuf):
     return total
 
 
+def decode_scratch():
+    """The work arrays of :func:`decode_frames_with`, zeroed: main data buffer, Huffman
+    values, requantized lines, scalefactors, illegal intensity positions, side
+    info and non-zero extents of one frame."""
+    return (np.zeros(MDBUF_SIZE, np.uint8), np.zeros(576, np.int32), np.zeros((2, 576), np.float64),
+            np.zeros((2, 2, 39), np.int32), np.zeros((2, 39), np.int32), np.zeros((2, 2, N_FIELDS), np.int32),
+            np.zeros(2, np.int64))
+
+
 @njit
 def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
                   lut, roots, widths, linbits, sfb_long_all, sfb_short_all,
@@ -133,13 +143,22 @@ def decode_frames(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
     ``LAST_NONZERO`` 0).  Every position computed from the stream is checked
     against the main data gathered for the frame before it is read.
     """
-    mdbuf = np.zeros(4096 + 512 + 64, np.uint8)
-    ix = np.zeros(576, np.int32)
-    xr = np.zeros((2, 576), np.float64)
-    sfs = np.zeros((2, 2, 39), np.int32)
-    is_max = np.zeros((2, 39), np.int32)
-    gis = np.zeros((2, 2, N_FIELDS), np.int32)
-    nz = np.zeros(2, np.int64)
+    scratch = (np.zeros(MDBUF_SIZE, np.uint8), np.zeros(576, np.int32), np.zeros((2, 576), np.float64),
+               np.zeros((2, 2, 39), np.int32), np.zeros((2, 39), np.int32), np.zeros((2, 2, N_FIELDS), np.int32),
+               np.zeros(2, np.int64))
+    decode_frames_with(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out, lut, roots, widths, linbits,
+                       sfb_long_all, sfb_short_all, mdct, gi, sf_out, status, mdb_out, scratch)
+
+
+@njit
+def decode_frames_with(buf, offsets, sizes, headers, gr_start, f0, f1, nch_out,
+                       lut, roots, widths, linbits, sfb_long_all, sfb_short_all,
+                       mdct, gi, sf_out, status, mdb_out, scratch):
+    """:func:`decode_frames` with its work arrays passed in: ``scratch`` from
+    :func:`decode_scratch` (zeroed before each call).  The decoder's path: no
+    array allocation in the kernel, which saves compiling numba's ``np.zeros``
+    for six shapes and types (~0.5 s of the first run)."""
+    mdbuf, ix, xr, sfs, is_max, gis, nz = scratch
     g_base = gr_start[f0]
     for f in range(f0, f1):
         h = headers[f]
@@ -244,6 +263,15 @@ def _emit(O, nb, rows, row0, ch, C, flat):
 
 
 @njit
+def _copy_history(src, dst):
+    """``dst[:, :HIST] = src[:, :HIST]`` (a loop: an array assignment would compile
+    numba's shape-mismatch error message, seconds of compile time)."""
+    for m in range(32):
+        for s in range(HIST):
+            dst[m, s] = src[m, s]
+
+
+@njit
 def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0):
     """Hybrid + polyphase synthesis of ``mdct[g, ch, 576]`` into ``pcm``.
 
@@ -276,7 +304,7 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
     rows = np.empty(BLOCK, np.int64)
     flat = pcm.reshape(-1)
     for ch in range(C):
-        H[:, :HIST] = ring[ch]
+        _copy_history(ring[ch], H)
         nb = 0
         for g in range(G):
             if ch >= coded[g]:
@@ -293,7 +321,7 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
             synth_block(S, H, 18 * nb, O)
             _emit(O, nb, rows, row0, ch, C, flat)
             shift_history(H, 18 * nb)
-        ring[ch] = H[:, :HIST]
+        _copy_history(H, ring[ch])
     for g in range(G):
         for ch in range(min(C, coded[g]), C):
             for i in range((row0 + g) * 576, (row0 + g + 1) * 576):
@@ -339,13 +367,16 @@ class FrameDecoder:
         self.sf = np.zeros((G, C, 39), np.int16)
         self.status = np.zeros(max_frames, np.int32)
         self.mdb = np.zeros(max_frames, np.int32)
+        self.scratch = decode_scratch()
 
     def decode(self, f0, f1):
         """Decode frames ``f0..f1``; return ``(G, views of mdct, gi, sf, status, mdb)``."""
         s = self.stream
         G = int(s.gr_start[f1] - s.gr_start[f0])
         n = f1 - f0
-        decode_frames(s.buf, s.offsets, s.sizes, s.headers, s.gr_start, f0, f1, s.channels,
-                      self.lut, self.roots, self.widths, self.linbits, self.sfb_long, self.sfb_short,
-                      self.mdct, self.gi, self.sf, self.status, self.mdb)
+        for a in self.scratch:
+            a.fill(0)
+        decode_frames_with(s.buf, s.offsets, s.sizes, s.headers, s.gr_start, f0, f1, s.channels,
+                           self.lut, self.roots, self.widths, self.linbits, self.sfb_long, self.sfb_short,
+                           self.mdct, self.gi, self.sf, self.status, self.mdb, self.scratch)
         return G, self.mdct[:G], self.gi[:G], self.sf[:G], self.status[:n], self.mdb[:n]

@@ -155,15 +155,25 @@ def _dct4_18(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x1
             e8 - o8, e7 - o7, e6 - o6, e5 - o5, e4 - o4, e3 - o3, e2 - o2, e1 - o1, e0 - o0)
 
 
+# the same as scalars (a float global is a compile-time constant; an element of a
+# global array is a load that numba has to type and lower at every use)
+(C6_00, C6_01, C6_02, C6_03, C6_04, C6_05,
+ C6_10, C6_11, C6_12, C6_13, C6_14, C6_15,
+ C6_20, C6_21, C6_22, C6_23, C6_24, C6_25,
+ C6_30, C6_31, C6_32, C6_33, C6_34, C6_35,
+ C6_40, C6_41, C6_42, C6_43, C6_44, C6_45,
+ C6_50, C6_51, C6_52, C6_53, C6_54, C6_55) = (float(c) for c in C6.ravel())
+
+
 @njit(inline="always")
 def _dct4_6(x0, x1, x2, x3, x4, x5):
     """y_m = sum_k x_k cos(pi (2m+1)(2k+1) / 24), m = 0..5."""
-    return (x0 * C6[0, 0] + x1 * C6[0, 1] + x2 * C6[0, 2] + x3 * C6[0, 3] + x4 * C6[0, 4] + x5 * C6[0, 5],
-            x0 * C6[1, 0] + x1 * C6[1, 1] + x2 * C6[1, 2] + x3 * C6[1, 3] + x4 * C6[1, 4] + x5 * C6[1, 5],
-            x0 * C6[2, 0] + x1 * C6[2, 1] + x2 * C6[2, 2] + x3 * C6[2, 3] + x4 * C6[2, 4] + x5 * C6[2, 5],
-            x0 * C6[3, 0] + x1 * C6[3, 1] + x2 * C6[3, 2] + x3 * C6[3, 3] + x4 * C6[3, 4] + x5 * C6[3, 5],
-            x0 * C6[4, 0] + x1 * C6[4, 1] + x2 * C6[4, 2] + x3 * C6[4, 3] + x4 * C6[4, 4] + x5 * C6[4, 5],
-            x0 * C6[5, 0] + x1 * C6[5, 1] + x2 * C6[5, 2] + x3 * C6[5, 3] + x4 * C6[5, 4] + x5 * C6[5, 5])
+    return (x0 * C6_00 + x1 * C6_01 + x2 * C6_02 + x3 * C6_03 + x4 * C6_04 + x5 * C6_05,
+            x0 * C6_10 + x1 * C6_11 + x2 * C6_12 + x3 * C6_13 + x4 * C6_14 + x5 * C6_15,
+            x0 * C6_20 + x1 * C6_21 + x2 * C6_22 + x3 * C6_23 + x4 * C6_24 + x5 * C6_25,
+            x0 * C6_30 + x1 * C6_31 + x2 * C6_32 + x3 * C6_33 + x4 * C6_34 + x5 * C6_35,
+            x0 * C6_40 + x1 * C6_41 + x2 * C6_42 + x3 * C6_43 + x4 * C6_44 + x5 * C6_45,
+            x0 * C6_50 + x1 * C6_51 + x2 * C6_52 + x3 * C6_53 + x4 * C6_54 + x5 * C6_55)
 
 
 # ---------------------------------------------------------------------------
@@ -299,17 +309,42 @@ def _short_lanes(X, ov, Z, lo, hi):
 
 
 @njit
+def _to_lanes(src, X):
+    """``X[k * 32 + sb] = src[sb * 18 + k]``."""
+    for k in range(18):
+        row = X[k * 32:k * 32 + 32]
+        for sb in range(32):
+            row[sb] = src[sb * 18 + k]
+
+
+@njit
+def _from_lanes(Z, Y, c):
+    """Back to one row per subband, ``Y[sb, c + t]``, with the frequency inversion
+    (odd ``t`` of odd subbands)."""
+    for sb in range(0, 32, 2):
+        y = Y[sb, c:c + 18]
+        for t in range(18):
+            y[t] = Z[t * 32 + sb]
+    for sb in range(1, 32, 2):
+        y = Y[sb, c:c + 18]
+        for t in range(0, 18, 2):
+            y[t] = Z[t * 32 + sb]
+            y[t + 1] = -Z[t * 32 + 32 + sb]
+
+
+@njit(inline="always")
 def hybrid_lanes(src, bt, mixed, ov, X, Z, Y, c):
     """Alias reduction, IMDCT, overlap-add and frequency inversion of one granule/channel.
 
     ``src`` float32[576] (``src[sb * 18 + k]``); ``ov`` float64[576] overlap state in
     the transposed layout ``ov[t * 32 + sb]``, updated; ``X``, ``Z`` scratch
     float64[576]; output to ``Y[sb, c + t]`` (``Y`` float64[32, >= c + 18]).
+
+    Inlined by numba into its callers (a dispatch over the kernels above): compiled
+    on its own, its module with them linked in was optimised and code-generated
+    once more (~1 s of the first run's compile).
     """
-    for k in range(18):
-        row = X[k * 32:k * 32 + 32]
-        for sb in range(32):
-            row[sb] = src[sb * 18 + k]
+    _to_lanes(src, X)
     short = bt == 2
     if not short:
         _antialias_lanes(X, 31)
@@ -327,16 +362,7 @@ def hybrid_lanes(src, bt, mixed, ov, X, Z, Y, c):
         _short_lanes(X, ov, Z, 2, 32)
     else:
         _short_lanes(X, ov, Z, 0, 32)
-    # back to one row per subband, with the frequency inversion (odd t of odd subbands)
-    for sb in range(0, 32, 2):
-        y = Y[sb, c:c + 18]
-        for t in range(18):
-            y[t] = Z[t * 32 + sb]
-    for sb in range(1, 32, 2):
-        y = Y[sb, c:c + 18]
-        for t in range(0, 18, 2):
-            y[t] = Z[t * 32 + sb]
-            y[t + 1] = -Z[t * 32 + 32 + sb]
+    _from_lanes(Z, Y, c)
 
 
 # ---------------------------------------------------------------------------

@@ -65,21 +65,37 @@ L16_0, L16_1, L16_2, L16_3, L16_4, L16_5, L16_6, L16_7 = _lee(16)
 
 
 @njit(inline="always")
-def _dct2(x0, x1):
-    return x0 + x1, (x0 - x1) * L2_0
-
-
-@njit(inline="always")
-def _dct4(x0, x1, x2, x3):
-    g0, g1 = _dct2(x0 + x3, x1 + x2)
-    h0, h1 = _dct2((x0 - x3) * L4_0, (x1 - x2) * L4_1)
-    return g0, h0 + h1, g1, h1
-
-
-@njit(inline="always")
 def _dct8(x0, x1, x2, x3, x4, x5, x6, x7):
-    g0, g1, g2, g3 = _dct4(x0 + x7, x1 + x6, x2 + x5, x3 + x4)
-    h0, h1, h2, h3 = _dct4((x0 - x7) * L8_0, (x1 - x6) * L8_1, (x2 - x5) * L8_2, (x3 - x4) * L8_3)
+    """DCT-II of size 8 (Lee): the size-4 DCTs of the sums and of the scaled
+    differences, each of them written out (a size-4 DCT of ``a`` is
+    ``g0, h0 + h1, g1, h1`` with ``g = (p + q, (p - q) L2_0)``, ``p = a0 + a3``,
+    ``q = a1 + a2`` and ``h = (u + v, (u - v) L2_0)``, ``u = (a0 - a3) L4_0``,
+    ``v = (a1 - a2) L4_1``).  Written out rather than split into functions:
+    numba inlines, types and lowers each inlined call again (compile time)."""
+    a0 = x0 + x7
+    a1 = x1 + x6
+    a2 = x2 + x5
+    a3 = x3 + x4
+    p = a0 + a3
+    q = a1 + a2
+    u = (a0 - a3) * L4_0
+    v = (a1 - a2) * L4_1
+    g3 = (u - v) * L2_0
+    g0 = p + q
+    g1 = (u + v) + g3
+    g2 = (p - q) * L2_0
+    a0 = (x0 - x7) * L8_0
+    a1 = (x1 - x6) * L8_1
+    a2 = (x2 - x5) * L8_2
+    a3 = (x3 - x4) * L8_3
+    p = a0 + a3
+    q = a1 + a2
+    u = (a0 - a3) * L4_0
+    v = (a1 - a2) * L4_1
+    h3 = (u - v) * L2_0
+    h0 = p + q
+    h1 = (u + v) + h3
+    h2 = (p - q) * L2_0
     return g0, h0 + h1, g1, h1 + h2, g2, h2 + h3, g3, h3
 
 
@@ -154,41 +170,29 @@ def dct32_lanes(S, H, n):
 
 @njit
 def _window_pair(H, j, n, O):
-    """Outputs ``j`` and ``32 - j`` (1 <= j <= 15) of ``n`` slots into rows of ``O``."""
-    e = 16 + j  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
-    o = 16 - j  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
-    h0 = H[e, 15:15 + n]
-    h1 = H[o, 14:14 + n]
-    h2 = H[e, 13:13 + n]
-    h3 = H[o, 12:12 + n]
-    h4 = H[e, 11:11 + n]
-    h5 = H[o, 10:10 + n]
-    h6 = H[e, 9:9 + n]
-    h7 = H[o, 8:8 + n]
-    h8 = H[e, 7:7 + n]
-    h9 = H[o, 6:6 + n]
-    h10 = H[e, 5:5 + n]
-    h11 = H[o, 4:4 + n]
-    h12 = H[e, 3:3 + n]
-    h13 = H[o, 2:2 + n]
-    h14 = H[e, 1:1 + n]
-    h15 = H[o, 0:n]
+    """Outputs ``j`` and ``32 - j`` (1 <= j <= 15) of ``n`` slots into rows of ``O``.
+
+    (Rows and offsets rather than a slice per tap: each slice costs numba as much
+    compile time as a dozen arithmetic operations.)"""
+    he = H[16 + j]  # V[j] = A[16 + j], V[32 - j] = -A[16 + j]   (even taps)
+    ho = H[16 - j]  # V[32 + j] = V[64 - j] = -A[16 - j]         (odd taps)
     k = 32 - j
-    a0, a1, a2, a3 = D[j], -D[32 + j], D[64 + j], -D[96 + j]
-    a4, a5, a6, a7 = D[128 + j], -D[160 + j], D[192 + j], -D[224 + j]
-    a8, a9, a10, a11 = D[256 + j], -D[288 + j], D[320 + j], -D[352 + j]
-    a12, a13, a14, a15 = D[384 + j], -D[416 + j], D[448 + j], -D[480 + j]
-    b0, b1, b2, b3 = -D[k], -D[32 + k], -D[64 + k], -D[96 + k]
-    b4, b5, b6, b7 = -D[128 + k], -D[160 + k], -D[192 + k], -D[224 + k]
-    b8, b9, b10, b11 = -D[256 + k], -D[288 + k], -D[320 + k], -D[352 + k]
-    b12, b13, b14, b15 = -D[384 + k], -D[416 + k], -D[448 + k], -D[480 + k]
-    oj = O[j, :n]
-    ok = O[k, :n]
+    d = D  # one reference to the global table (each one embeds the table in the IR)
+    a0, a1, a2, a3 = d[j], -d[32 + j], d[64 + j], -d[96 + j]
+    a4, a5, a6, a7 = d[128 + j], -d[160 + j], d[192 + j], -d[224 + j]
+    a8, a9, a10, a11 = d[256 + j], -d[288 + j], d[320 + j], -d[352 + j]
+    a12, a13, a14, a15 = d[384 + j], -d[416 + j], d[448 + j], -d[480 + j]
+    b0, b1, b2, b3 = -d[k], -d[32 + k], -d[64 + k], -d[96 + k]
+    b4, b5, b6, b7 = -d[128 + k], -d[160 + k], -d[192 + k], -d[224 + k]
+    b8, b9, b10, b11 = -d[256 + k], -d[288 + k], -d[320 + k], -d[352 + k]
+    b12, b13, b14, b15 = -d[384 + k], -d[416 + k], -d[448 + k], -d[480 + k]
+    oj = O[j]
+    ok = O[k]
     for s in range(n):
-        v0, v1, v2, v3 = h0[s], h1[s], h2[s], h3[s]
-        v4, v5, v6, v7 = h4[s], h5[s], h6[s], h7[s]
-        v8, v9, v10, v11 = h8[s], h9[s], h10[s], h11[s]
-        v12, v13, v14, v15 = h12[s], h13[s], h14[s], h15[s]
+        v0, v1, v2, v3 = he[15 + s], ho[14 + s], he[13 + s], ho[12 + s]
+        v4, v5, v6, v7 = he[11 + s], ho[10 + s], he[9 + s], ho[8 + s]
+        v8, v9, v10, v11 = he[7 + s], ho[6 + s], he[5 + s], ho[4 + s]
+        v12, v13, v14, v15 = he[3 + s], ho[2 + s], he[1 + s], ho[s]
         oj[s] = (a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3 + a4 * v4 + a5 * v5 + a6 * v6 + a7 * v7
                  + a8 * v8 + a9 * v9 + a10 * v10 + a11 * v11 + a12 * v12 + a13 * v13 + a14 * v14
                  + a15 * v15)
@@ -200,48 +204,28 @@ def _window_pair(H, j, n, O):
 @njit
 def _window_edges(H, n, O):
     """Outputs 0 (V[0] = A[16], V[32] = -A[16]) and 16 (V[16] = 0, V[48] = -A[0])."""
-    h0 = H[16, 15:15 + n]
-    h1 = H[16, 14:14 + n]
-    h2 = H[16, 13:13 + n]
-    h3 = H[16, 12:12 + n]
-    h4 = H[16, 11:11 + n]
-    h5 = H[16, 10:10 + n]
-    h6 = H[16, 9:9 + n]
-    h7 = H[16, 8:8 + n]
-    h8 = H[16, 7:7 + n]
-    h9 = H[16, 6:6 + n]
-    h10 = H[16, 5:5 + n]
-    h11 = H[16, 4:4 + n]
-    h12 = H[16, 3:3 + n]
-    h13 = H[16, 2:2 + n]
-    h14 = H[16, 1:1 + n]
-    h15 = H[16, 0:n]
-    a0, a1, a2, a3 = D[0], -D[32], D[64], -D[96]
-    a4, a5, a6, a7 = D[128], -D[160], D[192], -D[224]
-    a8, a9, a10, a11 = D[256], -D[288], D[320], -D[352]
-    a12, a13, a14, a15 = D[384], -D[416], D[448], -D[480]
-    o0 = O[0, :n]
+    h = H[16]
+    d = D  # one reference to the global table (each one embeds the table in the IR)
+    a0, a1, a2, a3 = d[0], -d[32], d[64], -d[96]
+    a4, a5, a6, a7 = d[128], -d[160], d[192], -d[224]
+    a8, a9, a10, a11 = d[256], -d[288], d[320], -d[352]
+    a12, a13, a14, a15 = d[384], -d[416], d[448], -d[480]
+    o0 = O[0]
     for s in range(n):
-        o0[s] = (a0 * h0[s] + a1 * h1[s] + a2 * h2[s] + a3 * h3[s] + a4 * h4[s] + a5 * h5[s]
-                 + a6 * h6[s] + a7 * h7[s] + a8 * h8[s] + a9 * h9[s] + a10 * h10[s] + a11 * h11[s]
-                 + a12 * h12[s] + a13 * h13[s] + a14 * h14[s] + a15 * h15[s])
-    g1 = H[0, 14:14 + n]
-    g3 = H[0, 12:12 + n]
-    g5 = H[0, 10:10 + n]
-    g7 = H[0, 8:8 + n]
-    g9 = H[0, 6:6 + n]
-    g11 = H[0, 4:4 + n]
-    g13 = H[0, 2:2 + n]
-    g15 = H[0, 0:n]
-    c1, c3, c5, c7 = -D[48], -D[112], -D[176], -D[240]
-    c9, c11, c13, c15 = -D[304], -D[368], -D[432], -D[496]
-    o16 = O[16, :n]
+        o0[s] = (a0 * h[15 + s] + a1 * h[14 + s] + a2 * h[13 + s] + a3 * h[12 + s] + a4 * h[11 + s]
+                 + a5 * h[10 + s] + a6 * h[9 + s] + a7 * h[8 + s] + a8 * h[7 + s] + a9 * h[6 + s]
+                 + a10 * h[5 + s] + a11 * h[4 + s] + a12 * h[3 + s] + a13 * h[2 + s] + a14 * h[1 + s]
+                 + a15 * h[s])
+    g = H[0]
+    c1, c3, c5, c7 = -d[48], -d[112], -d[176], -d[240]
+    c9, c11, c13, c15 = -d[304], -d[368], -d[432], -d[496]
+    o16 = O[16]
     for s in range(n):
-        o16[s] = (c1 * g1[s] + c3 * g3[s] + c5 * g5[s] + c7 * g7[s] + c9 * g9[s] + c11 * g11[s]
-                  + c13 * g13[s] + c15 * g15[s])
+        o16[s] = (c1 * g[14 + s] + c3 * g[12 + s] + c5 * g[10 + s] + c7 * g[8 + s] + c9 * g[6 + s]
+                  + c11 * g[4 + s] + c13 * g[2 + s] + c15 * g[s])
 
 
-@njit
+@njit(inline="always")
 def synth_block(S, H, n, O):
     """Polyphase synthesis of ``n <= LANES`` consecutive slots.
 
@@ -251,6 +235,10 @@ def synth_block(S, H, n, O):
     ``15 ..``.  ``O`` float32 or float64[32, >= n] receives sample ``j`` of
     slot ``s`` in ``O[j, s]`` (rounded once, on the store).  Afterwards
     :func:`shift_history` prepares ``H`` for the next block.
+
+    Inlined by numba into its callers: compiled on its own, its module (with the
+    three kernels below linked in) was optimised and code-generated once more
+    for nothing (~0.5 s of the first run's compile).
     """
     if S.shape[1] != LANES or H.shape[1] != WIDTH or n > LANES:
         raise ValueError("synth_block: S must be [32, LANES], H [32, WIDTH], n <= LANES")

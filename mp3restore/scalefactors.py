@@ -14,11 +14,10 @@ band's partition for LSF, 13818-3 2.4.3.2), or -1 for bands not transmitted.
 import numpy as np
 
 from ._jit import njit
-from .bits import getbits
-from .sideinfo import BLOCK_TYPE, MIXED_BLOCK, PREFLAG, SCALEFAC_COMPRESS, SCFSI, WINDOW_SWITCHING
+from .sideinfo import BLOCK_TYPE, MIXED_BLOCK, PREFLAG, SCALEFAC_COMPRESS, SCFSI, WINDOW_SWITCHING, read_bits
 from .tables.bands import LSF_NR_OF_SFB, SLEN
 
-SLEN_ARR = np.array(SLEN, np.int32)  # [16, 2]
+SLEN_ARR = np.array(SLEN, np.int64)  # [16, 2] (int64: the bit counts go to read_bits, compiled for int64)
 LSF_NSFB = np.array(LSF_NR_OF_SFB, np.int32)  # [6, 3, 4]
 # long-band groups that scfsi refers to (11172-3 Table 2.4.2.7 "scfsi_band")
 SCFSI_BANDS = np.array([0, 6, 11, 16, 21], np.int32)
@@ -46,16 +45,16 @@ def read_scalefactors_mpeg1(buf, pos, g, gr, sf, sf_gr0, is_max):
         k = 0
         if g[MIXED_BLOCK]:
             for sfb in range(8):
-                sf[k], pos = getbits(buf, pos, slen1)
+                sf[k], pos = read_bits(buf, pos, slen1)
                 k += 1
             n1 = 9  # short sfb 3..5, three windows
         else:
             n1 = 18  # short sfb 0..5
         for i in range(n1):
-            sf[k], pos = getbits(buf, pos, slen1)
+            sf[k], pos = read_bits(buf, pos, slen1)
             k += 1
         for i in range(18):  # short sfb 6..11
-            sf[k], pos = getbits(buf, pos, slen2)
+            sf[k], pos = read_bits(buf, pos, slen2)
             k += 1
         while k < 39:
             sf[k] = 0
@@ -72,7 +71,7 @@ def read_scalefactors_mpeg1(buf, pos, g, gr, sf, sf_gr0, is_max):
                     sf[sfb] = sf_gr0[sfb]
             else:
                 for sfb in range(lo, hi):
-                    sf[sfb], pos = getbits(buf, pos, n)
+                    sf[sfb], pos = read_bits(buf, pos, n)
         for k in range(21, 39):
             sf[k] = 0
             is_max[k] = -1
@@ -139,7 +138,7 @@ def read_scalefactors_lsf(buf, pos, g, intensity_right, sf, is_max):
         bits = slen0 if part == 0 else (slen1 if part == 1 else (slen2 if part == 2 else slen3))
         for i in range(n):
             if k < 39:
-                sf[k], pos = getbits(buf, pos, bits)
+                sf[k], pos = read_bits(buf, pos, bits)
                 is_max[k] = (1 << bits) - 1
                 k += 1
     while k < 39:

@@ -41,6 +41,15 @@ FIELD_NAMES = (
 
 
 @njit
+def read_bits(buf, pos, n):
+    """:func:`~mp3restore.bits.getbits` as a call.  numba inlines ``getbits`` (and
+    types and lowers it again) at every use, which for the side info's 34 reads made
+    this kernel's compile several times longer; LLVM inlines this small function
+    anyway.  Also used by the scalefactor readers."""
+    return getbits(buf, pos, n)
+
+
+@njit
 def read_side_info(buf, pos, lsf, nch, gi, g0):
     """Parse one frame's side information starting at bit ``pos`` of ``buf``.
 
@@ -51,46 +60,46 @@ def read_side_info(buf, pos, lsf, nch, gi, g0):
     """
     ok = True
     if lsf:
-        main_data_begin, pos = getbits(buf, pos, 8)
+        main_data_begin, pos = read_bits(buf, pos, 8)
         pos += 1 if nch == 1 else 2  # private bits
         ngr = 1
     else:
-        main_data_begin, pos = getbits(buf, pos, 9)
+        main_data_begin, pos = read_bits(buf, pos, 9)
         pos += 5 if nch == 1 else 3
         for ch in range(nch):
-            v, pos = getbits(buf, pos, 4)
+            v, pos = read_bits(buf, pos, 4)
             gi[g0 + 1, ch, SCFSI] = v
             gi[g0, ch, SCFSI] = 0
         ngr = 2
     for gr in range(ngr):
         for ch in range(nch):
             g = gi[g0 + gr, ch]
-            v, pos = getbits(buf, pos, 12)
+            v, pos = read_bits(buf, pos, 12)
             g[PART2_3_LENGTH] = v
-            v, pos = getbits(buf, pos, 9)
+            v, pos = read_bits(buf, pos, 9)
             if v > 288:
                 ok = False
                 v = 288
             g[BIG_VALUES] = v
-            v, pos = getbits(buf, pos, 8)
+            v, pos = read_bits(buf, pos, 8)
             g[GLOBAL_GAIN] = v
-            v, pos = getbits(buf, pos, 9 if lsf else 4)
+            v, pos = read_bits(buf, pos, 9 if lsf else 4)
             g[SCALEFAC_COMPRESS] = v
-            ws, pos = getbits(buf, pos, 1)
+            ws, pos = read_bits(buf, pos, 1)
             g[WINDOW_SWITCHING] = ws
             if ws:
-                v, pos = getbits(buf, pos, 2)
+                v, pos = read_bits(buf, pos, 2)
                 if v == 0:
                     ok = False
                 g[BLOCK_TYPE] = v
-                v, pos = getbits(buf, pos, 1)
+                v, pos = read_bits(buf, pos, 1)
                 g[MIXED_BLOCK] = v
                 for i in range(2):
-                    v, pos = getbits(buf, pos, 5)
+                    v, pos = read_bits(buf, pos, 5)
                     g[TABLE_SELECT + i] = v
                 g[TABLE_SELECT + 2] = 0
                 for i in range(3):
-                    v, pos = getbits(buf, pos, 3)
+                    v, pos = read_bits(buf, pos, 3)
                     g[SUBBLOCK_GAIN + i] = v
                 # implicit region counts (11172-3 2.4.2.7)
                 if g[BLOCK_TYPE] == 2 and g[MIXED_BLOCK] == 0:
@@ -102,22 +111,22 @@ def read_side_info(buf, pos, lsf, nch, gi, g0):
                 g[BLOCK_TYPE] = 0
                 g[MIXED_BLOCK] = 0
                 for i in range(3):
-                    v, pos = getbits(buf, pos, 5)
+                    v, pos = read_bits(buf, pos, 5)
                     g[TABLE_SELECT + i] = v
                 for i in range(3):
                     g[SUBBLOCK_GAIN + i] = 0
-                v, pos = getbits(buf, pos, 4)
+                v, pos = read_bits(buf, pos, 4)
                 g[REGION0_COUNT] = v
-                v, pos = getbits(buf, pos, 3)
+                v, pos = read_bits(buf, pos, 3)
                 g[REGION1_COUNT] = v
             if lsf:
                 g[PREFLAG] = 0  # derived from scalefac_compress later
             else:
-                v, pos = getbits(buf, pos, 1)
+                v, pos = read_bits(buf, pos, 1)
                 g[PREFLAG] = v
-            v, pos = getbits(buf, pos, 1)
+            v, pos = read_bits(buf, pos, 1)
             g[SCALEFAC_SCALE] = v
-            v, pos = getbits(buf, pos, 1)
+            v, pos = read_bits(buf, pos, 1)
             g[COUNT1TABLE_SELECT] = v
             g[COUNT1] = 0
             g[LAST_NONZERO] = 0

@@ -27,7 +27,9 @@ IS_LSF = np.array([[(2.0 ** -0.25) ** k for k in range(33)], [(2.0 ** -0.5) ** k
 
 @njit
 def _ms(xr, lo, hi):
-    for i in range(lo, hi):
+    # an unsigned index: no negative-index wraparound, so the loop vectorises
+    # for any ``lo`` (not only a constant 0)
+    for i in range(np.uint64(lo), np.uint64(hi)):
         m = xr[0, i]
         s = xr[1, i]
         xr[0, i] = (m + s) * INV_SQRT2

@@ -1,0 +1,66 @@
+"""What the numba kernels are compiled for (never timing: the first run's compile
+time is measured in the README).
+
+A kernel compiled for a second signature (another array layout or integer type,
+a read-only array, a constant argument typed as a literal) costs the first run
+after installing that kernel's whole compile again.  The decode paths below
+must compile every kernel once.  They run in a fresh interpreter (the other tests
+call kernels directly with arrays of their own) with an empty numba cache: a
+kernel loaded from the cache does not compile the kernels it calls, so only a
+cold compile shows what they are compiled for (this test takes the first run's
+compile time, ~15 s).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+SCRIPT = r"""
+import io, sys, warnings
+from numba.core.registry import CPUDispatcher
+import mp3restore
+
+warnings.simplefilter("ignore")
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    for src in (path, data, bytearray(data), memoryview(data), io.BytesIO(data)):
+        mp3restore.read(src)
+        mp3restore.read(src if not isinstance(src, io.BytesIO) else io.BytesIO(data), restore=False)
+    with open(path, "rb") as fh:
+        mp3restore.read(fh, dtype="int16")
+    mp3restore.read(path, threads=2)
+    for _ in mp3restore.blocks(path, 4096):
+        pass
+    mp3restore.info(path)
+    mp3restore.synthesize(mp3restore.read_coefficients(path))
+for name, mod in sorted(sys.modules.items()):
+    if not name.startswith("mp3restore"):
+        continue
+    for attr, obj in vars(mod).items():
+        if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == name:
+            sigs = obj.signatures
+            literal = [s for s in sigs if "Literal" in str(s)]
+            if len(sigs) > 1 or literal:
+                print(f"{name}.{attr}: {[str(s) for s in sigs]}")
+"""
+
+STREAMS = ["stereo_joint_cbr128_44100.mp3", "mono_cbr40_16000.mp3", "stereo_joint_cbr128_44100_crc.mp3"]
+
+
+def test_each_kernel_compiles_for_one_signature(tmp_path):
+    paths = [FIXTURES / name for name in STREAMS]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        pytest.skip(f"fixtures missing: {missing} (run tools/make_fixtures.py)")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+    p = subprocess.run([sys.executable, "-c", SCRIPT, *map(str, paths)], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout == "", "kernels compiled for more than one signature (or a literal one):\n" + p.stdout
