@@ -299,6 +299,7 @@ _S_POS, _S_N, _S_SKIPPED, _S_TRUNCATED, _S_SKIPPED_AT_CUT, _S_OTHER, _S_FREE, _S
 SCAN_STATE_SIZE = 11
 
 
+@njit
 def scan_state(start):
     """A new scan state for :func:`scan_frames_part`, positioned at ``start``."""
     state = np.zeros(SCAN_STATE_SIZE, np.int64)
@@ -348,10 +349,7 @@ def scan_frames(buf, start, end, offsets, headers, sizes):
     other_layer : int
         Number of confirmed Layer I/II headers seen (to name such input).
     """
-    state = np.zeros(SCAN_STATE_SIZE, np.int64)
-    state[_S_POS] = start
-    state[_S_EXPECT] = -1
-    state[_S_ON_AT] = -1
+    state = scan_state(start)
     scan_frames_part(buf, end, end, offsets, headers, sizes, state)
     return scan_result(state)
 
