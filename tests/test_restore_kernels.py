@@ -10,7 +10,7 @@ import pytest
 
 from mp3restore.restore.envelope import ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, envelope_at
 from mp3restore.restore.headroom import LIMIT, overshooting_granules
-from mp3restore.restore.highband import fill, source_correlation
+from mp3restore.restore.highband import fill, fill_windows, source_correlation
 from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
 from mp3restore.restore.lines import gather_window, is_zero, last_nonzero, scatter_window
 from mp3restore.restore.noise import NOISE, NOISE_N, noise_offset
@@ -141,6 +141,40 @@ def test_fill_matches_reference(kf, kt, step, sub, slope, r0, rho):
     np.testing.assert_array_equal(got[kt:], 0)
     # one exp per subband piece and a polynomial within it: 0.1 % of the exact power law
     np.testing.assert_allclose(got[kf:kt], ref[kf:kt], rtol=1e-3, atol=1e-9)
+
+
+def fill_windows_reference(wins, kf, kt, level, slope, strength):
+    wins = wins.copy()
+    P = max(12, (kf // 2 // 12) * 12)
+    d = kf
+    while d < kt:
+        e = min(kt, (d // 6 + 1) * 6)
+        off = ((d - kf) // P + 1) * P
+        src = wins[:, d - off:e - off].astype(np.float64)  # [3 windows, lines]
+        if np.any(src):
+            rms = np.sqrt(np.mean(src ** 2))  # over the three windows: one gain for all
+            k = np.arange(d, e)
+            gain = strength * 10 ** ((level + slope * np.log2((k + 0.5) / kf)) / 20)
+            wins[:, d:e] = gain * src / rms
+        d = e
+    return wins
+
+
+@pytest.mark.parametrize("kf,kt,slope", [(144, 174, -9.0), (80, 174, -30.0)])
+def test_fill_windows_matches_reference(kf, kt, slope):
+    base = sparse_lines(192, top=kf)
+    wins = np.stack([base * a for a in (1e-3, 0.05, 1.0)])  # an attack: the same lines, louder
+    wins[0, kf // 2:] = 0  # a silent window gets nothing
+    got = wins.copy()
+    fill_windows(got, kf, kt, -40.0, slope, 0.8)
+    ref = fill_windows_reference(wins, kf, kt, -40.0, slope, 0.8)
+    np.testing.assert_array_equal(got[:, :kf], wins[:, :kf])
+    np.testing.assert_array_equal(got[:, kt:], 0)
+    np.testing.assert_array_equal(got[0], wins[0])
+    np.testing.assert_allclose(got[:, kf:kt], ref[:, kf:kt], rtol=1e-3, atol=1e-9)
+    # the windows keep their relative levels: the copy follows the source's time envelope
+    ratio = np.sqrt(np.mean(got[2, kf:kt] ** 2) / np.mean(got[1, kf:kt] ** 2))
+    assert abs(ratio - 20.0) < 1e-3
 
 
 def holes_reference(x, g, sf, sfb, kl, runs, gabs, c, salt, strength):

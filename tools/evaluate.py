@@ -494,6 +494,12 @@ def summarise(results: list[dict], settings: list[str]) -> dict:
         avg[f"abslevel_{m}"] = mean(abs(r["level_db"][m]) for r in rows)
         avg[f"coh_{m}"] = mean(r["coherence"][m] for r in rows)
         avg[f"cohdiff_{m}"] = mean(abs(r["coherence"][m] - r["coherence"]["original"]) for r in rows)
+    # the level error split by what restoration did: the encodes it acted on, and those it left
+    # alone (the plan judged the content band-limited at its source; restored == plain there)
+    for part, sel in (("acted", False), ("alone", True)):
+        rs = [r for r in rows if r["restore_is_noop"] is sel]
+        avg[f"abslevel_restored_{part}"] = mean(abs(r["level_db"]["restored"]) for r in rs) if rs else float("nan")
+        avg[f"n_{part}"] = len(rs)
     avg["coh_original"] = mean(r["coherence"]["original"] for r in rows)
     negs = [res["negative"] for res in results]
     wides = [res["wideband"] for res in results]
@@ -618,6 +624,9 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
                       f"(mean |R - O| {a['cohdiff_restored']:.2f}, |ref - O| {a['cohdiff_reference']:.2f})", ""])
         rows5.append(["(info) HF level error: mean |R| / mean |ref|",
                       f"{a['abslevel_restored']:.2f} / {a['abslevel_reference']:.2f} dB", ""])
+        rows5.append(["(info) mean |HF level error| restored: encodes restoration acted on / left alone as band-limited",
+                      f"{fmt(a['abslevel_restored_acted'], '.2f')} dB ({a['n_acted']}) / "
+                      f"{fmt(a['abslevel_restored_alone'], '.2f')} dB ({a['n_alone']})", ""])
     tp = [p for p in pre if p["setting"] in TARGET_SETTINGS]
     if tp:
         rows5.append(["(info) pre-echo dPre restored / reference (mean)",

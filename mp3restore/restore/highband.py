@@ -1,6 +1,6 @@
 """Restoration, sub-step 3: regenerate the high band of one granule.
 
-For each channel (and each short window on its own), the zeroed lines above
+For each channel (a granule's three short windows together), the zeroed lines above
 the coded band ``kf`` are filled up to ``kt``:
 
 * **patch**: lines are copied from the source range ``[kf - P, kf)`` with a
@@ -12,9 +12,11 @@ the coded band ``kf`` are filled up to ``kt``:
   rising, at most ``MIN_SLOPE`` steep);
 * **tonality**: each line is ``gain * (sqrt(1-r) * patch / rms + sqrt(r) * noise)``
   with the noise fraction ``r`` from the source's noisiness, growing with
-  frequency (per subband); zero lines in the patch take noise only; short
-  windows (transients) get a pure patch, as SBR adds no noise in transient
-  segments;
+  frequency (per subband); zero lines in the patch take noise only;
+* **transients**: short windows get a pure patch (as SBR adds no noise in
+  transient segments) under one gain per subband piece for a granule's three
+  windows (:func:`fill_windows`), so the copy keeps the coded band's time
+  envelope and the windows' aliases still cancel: nothing lands ahead of an attack;
 * **stereo**: the noise of the second channel is correlated with the first's as
   the two source ranges are (the patches themselves come from each channel's
   own low band), so the high band has the image the coded band has.
@@ -66,15 +68,12 @@ def source_correlation(xa, xb, a, b):
 
 @njit(fastmath=SUMS)
 def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
-    """Fill lines ``kf..kt`` of the contiguous lines ``x`` (a long granule's 576,
-    or the 192 of one short window, gathered).
+    """Fill lines ``kf..kt`` of the contiguous lines ``x`` (a long granule's 576).
 
-    ``step``: patch shift unit (36 long / 12 short); ``sub``: lines per
-    polyphase subband (18 / 6); ``level_db``/``slope``: envelope at ``kf`` and
+    ``step``: patch shift unit (36 for long blocks); ``sub``: lines per
+    polyphase subband (18); ``level_db``/``slope``: envelope at ``kf`` and
     above it; ``r0``: noise fraction at ``kf`` (0: a pure patch, no noise at
-    all, used for the short windows of transients: a shifted copy keeps the
-    attack where it is, noise would spread over the window and ahead of the
-    attack); noise line ``k`` is ``rho * NOISE[n0 + k] + sqrt(1 - rho**2) *
+    all); noise line ``k`` is ``rho * NOISE[n0 + k] + sqrt(1 - rho**2) *
     NOISE[n1 + k]`` (``n0``: channel 0's offset, ``n1`` this channel's; channel
     0 itself passes ``rho = 1``).
     The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``,
@@ -123,3 +122,48 @@ def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
 @njit
 def clamp_slope(s):
     return min(MAX_SLOPE, max(MIN_SLOPE, s))
+
+
+@njit(fastmath=SUMS)
+def fill_windows(wins, kf, kt, level_db, slope, strength):
+    """Fill lines ``kf..kt`` of the three short windows ``wins[3, 192]`` of one
+    channel with shifted copies (shift a multiple of 12 lines) under one gain per
+    subband piece common to the three windows.
+
+    The copy of a window's lines keeps that window's time envelope, and with the
+    same shift and the same gain in every window the time-domain aliases of
+    overlapping windows still cancel, so the high band follows the attack where
+    the coded band has it and nothing lands ahead of it.  Gains that differ from
+    window to window would break that cancellation: an attack's alias would be
+    left up to half a window (4 ms) before it.  ``level_db`` is the target mean
+    power per line at ``kf`` over the three windows, ``slope`` its slope above.
+    No noise is added (transients)."""
+    step = 12
+    sub = 6
+    half = kf // 2
+    P = max(step, (half // step) * step)
+    if kf - P < 0 or kt <= kf:
+        return
+    gb = slope / 20.0 * np.log(10.0) / np.log(2.0)
+    ga = level_db / 20.0 * np.log(10.0) - gb * np.log(kf) + np.log(strength)
+    d = kf
+    while d < kt:
+        e = min(kt, (d // sub + 1) * sub)
+        off = ((d - kf) // P + 1) * P
+        ss = 0.0
+        for w in range(3):
+            src = wins[w, d - off:e - off]
+            for i in range(e - d):
+                v = np.float64(src[i])
+                ss += v * v
+        if ss > 0.0:
+            g = np.exp(ga + gb * LN_LINE[d]) / np.sqrt(ss / (3 * (e - d)))
+            ln0 = LN_LINE[d]
+            lnk = LN_LINE[d:e]
+            for w in range(3):
+                dst = wins[w, d:e]
+                src = wins[w, d - off:e - off]
+                for i in range(e - d):
+                    t = gb * (lnk[i] - ln0)
+                    dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * src[i]
+        d = e

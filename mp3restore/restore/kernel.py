@@ -4,7 +4,7 @@ import numpy as np
 from .._jit import njit
 from ..sideinfo import BLOCK_TYPE
 from .envelope import NB, envelope_at
-from .highband import clamp_slope, fill, source_correlation, _noise_fraction
+from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
 from .lines import gather_window, last_nonzero, scatter_window, short_index
 from .noise import noise_offset
@@ -30,7 +30,9 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     Transients: a start block (type 1) is followed by short blocks, so its top
     octave holds the attack's energy; its high band takes the lower of its own
     level and the previous granule's, and no holes are filled there, so nothing
-    is smeared ahead of the attack (pre-echo).
+    is smeared ahead of the attack (pre-echo).  Short blocks are filled a granule
+    at a time (:func:`~.highband.fill_windows`): one gain for the three windows,
+    from the power mean of their levels, so the copies' aliases cancel.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
@@ -39,7 +41,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     klc = np.zeros(C, np.int64)
     band_p = np.empty(NB)
     band_n = np.empty(NB)
-    win = np.empty((C, 192), mdct.dtype)
+    wins = np.empty((3, C, 192), mdct.dtype)
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -86,28 +88,32 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                              n0, noise_offset(gabs, c, -1, salt), strength)
                         filled[g, c, 0] = kf
             elif do_hf:
-                kcs = kc // 3
+                # short windows: one band start and one gain per subband piece for the three
+                # windows (fill_windows), so the copies' time-domain aliases still cancel
                 kts = kt // 3
+                kf = 0
                 for w in range(3):
-                    kf = 0
                     for c in range(nc):
-                        gather_window(mdct[g, c], w, win[c])
-                        kf = max(kf, last_nonzero(win[c]))
-                    if kf < kcs // 2 or kf + 2 > kts:
-                        continue
-                    rho = 0.0
-                    if nc == 2:
-                        rho = source_correlation(win[0], win[1], kf // 2, kf)
-                    n0 = noise_offset(gabs, 0, w, salt)
+                        gather_window(mdct[g, c], w, wins[w, c])
+                        kf = max(kf, last_nonzero(wins[w, c]))
+                if kf >= kc // 6 and kf + 2 <= kts:
                     for c in range(nc):
-                        level, slope, n, sfm = envelope_at(win[c], kf, band_p, band_n)
-                        if n == 0:
+                        power = 0.0
+                        slope = 0.0
+                        m = 0
+                        for w in range(3):
+                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n)
+                            if n > 0:
+                                power += 10.0 ** (level / 10.0)
+                                slope += s
+                                m += 1
+                        if m == 0:
                             continue
-                        s = _mean_slope(slope_hist[c], slope)
-                        fill(win[c], kf, kts, 12, 6, level, clamp_slope(s), 0.0, rho if c else 1.0,
-                             n0, noise_offset(gabs, c, w, salt), strength)
-                        scatter_window(win[c], w, kf, mdct[g, c])
-                        filled[g, c, 1 + w] = kf
+                        s = _mean_slope(slope_hist[c], slope / m)
+                        fill_windows(wins[:, c], kf, kts, 10.0 * np.log10(power / 3.0), clamp_slope(s), strength)
+                        for w in range(3):
+                            scatter_window(wins[w, c], w, kf, mdct[g, c])
+                            filled[g, c, 1 + w] = kf
         for c in range(C):
             prev_level[c] = level_seen[c]
         for c in range(nc, C):
