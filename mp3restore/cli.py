@@ -43,10 +43,12 @@ DEFAULT_BLOCKSIZE = 65536
 
 
 class Command(NamedTuple):
-    """A subcommand: ``setup(subparsers)`` adds its parser, ``run(args) -> int`` runs it."""
+    """A subcommand: ``setup(subparsers)`` adds its parser, ``run(args) -> int`` runs it;
+    ``needs_scipy``: whether its process may import SciPy (see :func:`_without_scipy_blas`)."""
 
     setup: Callable[[argparse._SubParsersAction], argparse.ArgumentParser]
     run: Callable[[argparse.Namespace], int]
+    needs_scipy: bool = True
 
 
 # ---------------------------------------------------------------------------
@@ -757,11 +759,11 @@ def cmd_batch(args) -> int:
 # ---------------------------------------------------------------------------
 
 COMMANDS: dict[str, Command] = {
-    "decode": Command(_setup_decode, cmd_decode),
-    "info": Command(_setup_info, cmd_info),
-    "frames": Command(_setup_frames, cmd_frames),
-    "dump": Command(_setup_dump, cmd_dump),
-    "export": Command(_setup_export, cmd_export),
+    "decode": Command(_setup_decode, cmd_decode, needs_scipy=False),
+    "info": Command(_setup_info, cmd_info, needs_scipy=False),
+    "frames": Command(_setup_frames, cmd_frames, needs_scipy=False),
+    "dump": Command(_setup_dump, cmd_dump, needs_scipy=False),
+    "export": Command(_setup_export, cmd_export, needs_scipy=False),
     "plot": Command(_setup_plot, cmd_plot),
     "batch": Command(_setup_batch, cmd_batch),
 }
@@ -810,12 +812,32 @@ def _warning_printer():
     return show
 
 
-def main(argv=None) -> int:
+def _without_scipy_blas():
+    """Keep numba from loading SciPy's BLAS and LAPACK in this process.
+
+    When numba initialises its CPU target it imports ``scipy.linalg`` only to
+    learn whether ``np.dot`` and ``np.linalg`` can be compiled; mp3restore's
+    kernels use neither.  That import is about 0.2 s and 16 MiB of a command
+    line run.  Only :func:`run` does this, for commands that never use SciPy,
+    before numba is imported: a process that imports ``scipy.linalg`` later
+    gets an ``ImportError``."""
+    if "numba" not in sys.modules and "scipy.linalg" not in sys.modules:
+        sys.modules["scipy.linalg"] = None
+
+
+def run() -> int:
+    """The ``mp3restore`` console command: :func:`main` in a process of its own."""
+    return main(_own_process=True)
+
+
+def main(argv=None, *, _own_process=False) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
     Usage errors, ``--help`` and ``--version`` raise ``SystemExit`` (argparse).
     """
     args = get_parser().parse_args(argv)
+    if _own_process and not COMMANDS[args._command].needs_scipy:
+        _without_scipy_blas()
     try:
         with warnings.catch_warnings():
             if not sys.warnoptions:
