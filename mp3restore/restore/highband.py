@@ -16,7 +16,8 @@ the coded band ``kf`` are filled up to ``kt``:
 * **transients**: short windows get a pure patch (as SBR adds no noise in
   transient segments) under one gain per subband piece for a granule's three
   windows (:func:`fill_windows`), so the copy keeps the coded band's time
-  envelope and the windows' aliases still cancel: nothing lands ahead of an attack;
+  envelope and the windows' aliases still cancel: the high band starts with an
+  attack as the coded band does;
 * **stereo**: the noise of the second channel is correlated with the first's as
   the two source ranges are (the patches themselves come from each channel's
   own low band), so the high band has the image the coded band has.
@@ -67,11 +68,11 @@ def source_correlation(xa, xb, a, b):
 
 
 @njit(fastmath=SUMS)
-def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
-    """Fill lines ``kf..kt`` of the contiguous lines ``x`` (a long granule's 576).
+def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
+    """Fill lines ``kf..kt`` of a long granule's 576 lines ``x`` (patches shifted
+    by multiples of 36 lines, subband pieces of 18).
 
-    ``step``: patch shift unit (36 for long blocks); ``sub``: lines per
-    polyphase subband (18); ``level_db``/``slope``: envelope at ``kf`` and
+    ``level_db``/``slope``: envelope at ``kf`` and
     above it; ``r0``: noise fraction at ``kf`` (0: a pure patch, no noise at
     all); noise line ``k`` is ``rho * NOISE[n0 + k] + sqrt(1 - rho**2) *
     NOISE[n1 + k]`` (``n0``: channel 0's offset, ``n1`` this channel's; channel
@@ -79,6 +80,8 @@ def fill(x, kf, kt, step, sub, level_db, slope, r0, rho, n0, n1, strength):
     The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``,
     with one ``exp`` per subband piece and a polynomial within it.
     """
+    step = 36
+    sub = 18
     half = kf // 2
     P = max(step, (half // step) * step)
     if kf - P < 0 or kt <= kf:
@@ -133,7 +136,7 @@ def fill_windows(wins, kf, kt, level_db, slope, strength):
     The copy of a window's lines keeps that window's time envelope, and with the
     same shift and the same gain in every window the time-domain aliases of
     overlapping windows still cancel, so the high band follows the attack where
-    the coded band has it and nothing lands ahead of it.  Gains that differ from
+    the coded band has it.  Gains that differ from
     window to window would break that cancellation: an attack's alias would be
     left up to half a window (4 ms) before it.  ``level_db`` is the target mean
     power per line at ``kf`` over the three windows, ``slope`` its slope above.

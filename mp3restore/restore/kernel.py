@@ -84,7 +84,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         if bt == 1:
                             level = min(level, prev_level[c])
                         s = _mean_slope(slope_hist[c], slope)
-                        fill(x, kf, kt, 36, 18, level, clamp_slope(s), _noise_fraction(sfm), rho if c else 1.0,
+                        fill(x, kf, kt, level, clamp_slope(s), _noise_fraction(sfm), rho if c else 1.0,
                              n0, noise_offset(gabs, c, -1, salt), strength)
                         filled[g, c, 0] = kf
             elif do_hf:
