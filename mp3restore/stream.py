@@ -380,7 +380,7 @@ def _open_stream(buf, n, name, mapped, strict):
             headers = np.concatenate([np.array([x[1] for x in lead], np.int64), headers])
             sizes = np.concatenate([np.array([x[2] for x in lead], np.int64), sizes])
     # frames whose header was destroyed: placeholders, so the timing is kept
-    gaps_before = _gap_bytes(offsets, sizes)
+    gaps_before = _gap_bytes(buf, offsets, sizes)
     offsets, headers, sizes = _fill_gaps(buf, offsets, headers, sizes, end, bool(truncated))
 
     # Xing / Info / VBRI tag frame: parsed, never decoded as audio
@@ -579,8 +579,16 @@ def _leading_frames(buf, start, off0, h0, s0):
     return [(start, h, size)] + _gap_frames(buf, start + size, off0, h, s0, h0, s0)
 
 
-def _gap_bytes(offsets, sizes):
-    return int(np.sum(offsets[1:] - (offsets[:-1] + sizes[:-1])))
+def _gap_bytes(buf, offsets, sizes):
+    """Bytes between frames that are not container tags (those of files joined with ``cat``)."""
+    from .tags import tags_in_gap
+
+    ends = offsets[:-1] + sizes[:-1]
+    n = 0
+    for i in np.flatnonzero(ends != offsets[1:]):
+        lo, hi = tags_in_gap(buf, int(ends[i]), int(offsets[i + 1]))
+        n += max(hi - lo, 0)
+    return n
 
 
 def _avg_frame_size(h):
@@ -678,6 +686,8 @@ def _gap_frames(buf, e, g, hp, sp, hn=None, sn=None, cbr_stream=True):
 def _fill_gaps(buf, offsets, headers, sizes, end, truncated):
     """Insert the frames inferred (see :func:`_gap_frames`) in the gaps between frames
     and after the last one."""
+    from .tags import tags_in_gap
+
     ends = offsets + sizes
     gaps = np.flatnonzero(ends[:-1] != offsets[1:])
     # CBR: 90% of the frames have the most common bit rate (damage can leave a few others)
@@ -693,8 +703,12 @@ def _fill_gaps(buf, offsets, headers, sizes, end, truncated):
     last = 0
     for i in gaps:
         i = int(i)
-        ins = _gap_frames(buf, int(ends[i]), int(offsets[i + 1]), int(headers[i]), int(sizes[i]),
-                          int(headers[i + 1]), int(sizes[i + 1]), cbr_stream)
+        # the tags of files joined with cat are not lost frames: only the bytes left are looked at
+        lo, hi = tags_in_gap(buf, int(ends[i]), int(offsets[i + 1]))
+        if lo >= hi:
+            continue
+        ins = _gap_frames(buf, lo, hi, int(headers[i]), int(sizes[i]), int(headers[i + 1]), int(sizes[i + 1]),
+                          cbr_stream)
         if not ins:
             continue
         parts_o += [offsets[last:i + 1], np.array([x[0] for x in ins], np.int64)]

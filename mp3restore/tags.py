@@ -501,6 +501,52 @@ def find_tags(buf) -> TagInfo:
                    id3v1=id3v1, ape=ape, lyrics3=lyrics3)
 
 
+def tags_in_gap(buf, lo: int, hi: int) -> tuple:
+    """The bytes ``lo..hi`` between two audio frames less the container tags at their ends.
+
+    Files joined with ``cat`` leave the tags of the files in the middle of the
+    stream: the trailing tags of one (ID3v1, APE, Lyrics3, ID3v2 with a footer)
+    followed by the leading ID3v2 tag(s) of the next.  Tags are peeled off from
+    the end (an ID3v2 tag ending right there, then the trailing kinds) and ID3v2
+    tags from the start; a tag is taken only when its size fits the gap exactly
+    at that end.  Returns ``(lo2, hi2)``: what is left (``lo2 >= hi2`` when the
+    gap is nothing but tags).
+    """
+    view = _as_view(buf)
+    if hi - lo < _ID3V2_HEADER:
+        return lo, hi
+    while hi > lo:
+        # an ID3v2 tag (the next file's leading tag) ending at hi
+        region = bytes(view[lo:hi])
+        found = None
+        i = region.find(b"ID3")
+        while i >= 0:
+            if _id3v2_total(region[i:i + _ID3V2_HEADER], b"ID3") == len(region) - i:
+                found = lo + i
+                break
+            i = region.find(b"ID3", i + 1)
+        if found is None and hi - _ID3V1_SIZE >= lo and \
+                bytes(view[hi - _ID3V1_SIZE:hi - _ID3V1_SIZE + 3]) == b"TAG":
+            found = hi - _ID3V1_SIZE
+            if found - _ID3V1_EXT_SIZE >= lo and \
+                    bytes(view[found - _ID3V1_EXT_SIZE:found - _ID3V1_EXT_SIZE + 4]) == b"TAG+":
+                found -= _ID3V1_EXT_SIZE
+        for at in (_ape_at, _lyrics3_at, _appended_id3v2_at):
+            if found is None:
+                t = at(view, hi, lo)
+                found = None if t is None else t[0]
+        if found is not None:
+            hi = found
+            continue
+        # an ID3v2 tag starting at lo (the previous file's tag, or one followed by junk)
+        total = _id3v2_total(bytes(view[lo:lo + _ID3V2_HEADER]), b"ID3")
+        if total is not None and lo + total <= hi:
+            lo += total
+            continue
+        break
+    return lo, hi
+
+
 # --------------------------------------------------------------------------
 # Info frames
 # --------------------------------------------------------------------------

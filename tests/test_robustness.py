@@ -438,6 +438,42 @@ def test_tag_sizes_larger_than_the_file():
         assert x is not None and len(x) == len(ref)
 
 
+def _id3v2(payload_size):
+    """An ID3v2.3 tag of ``payload_size`` bytes (one PRIV frame of noise, like a big cover image)."""
+    rng = np.random.default_rng(7)
+    body = rng.integers(0, 256, payload_size - 10, dtype=np.uint8).tobytes()
+    frame = b"PRIV" + len(body).to_bytes(4, "big") + b"\0\0" + body
+    n = len(frame)
+    size = bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+    return b"ID3\x03\x00\x00" + size + frame
+
+
+def _ape(text_size):
+    body = text_size.to_bytes(4, "little") + bytes(4) + b"Title\0" + b"x" * text_size
+    size = (len(body) + 32).to_bytes(4, "little")
+    head = b"APETAGEX" + (2000).to_bytes(4, "little") + size + (1).to_bytes(4, "little")
+    return (head + (0xA0000000).to_bytes(4, "little") + bytes(8) + body
+            + head + (0x80000000).to_bytes(4, "little") + bytes(8))
+
+
+@pytest.mark.parametrize("middle", ["id3v2_big", "id3v1_id3v2", "ape_id3v2", "ape"])
+def test_tags_between_files_joined_with_cat_are_not_lost_frames(middle):
+    """``cat a.mp3 b.mp3``: the tags left in the middle (here up to 300 kB, a cover image)
+    are skipped as mpg123 does, not taken for lost frames (muted placeholders: 20 s of
+    silence inserted for a 300 kB tag, a warning, and an error with ``strict``)."""
+    data = _bytes("stereo_joint_cbr128_44100")
+    v1 = b"TAG" + bytes(125)
+    tags = {"id3v2_big": _id3v2(300_000), "id3v1_id3v2": v1 + _id3v2(5000),
+            "ape_id3v2": _ape(3000) + _id3v2(500), "ape": _ape(3000)}[middle]
+    plain, _ = mp3restore.read(data + data, restore=False, gapless=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, _ = mp3restore.read(data + tags + data, restore=False, gapless=False, strict=True)
+    assert x.shape == plain.shape
+    np.testing.assert_array_equal(x, plain)
+    assert mp3restore.info(data + tags + data).concealed_frames == 0
+
+
 # ---------------------------------------------------------------------------
 # Regression fixtures (inputs that crashed once), each run in a child process
 # ---------------------------------------------------------------------------
