@@ -144,9 +144,9 @@ def test_fill_matches_reference(kf, kt, slope, r0, rho):
     np.testing.assert_allclose(got[kf:kt], ref[kf:kt], rtol=1e-3, atol=1e-9)
 
 
-def fill_windows_reference(wins, kf, kt, level, slope, strength):
+def fill_windows_reference(wins, kf, kt, kc, level, slope, strength):
     wins = wins.copy()
-    P = max(12, (kf // 2 // 12) * 12)
+    P = max(12, min(int(np.round(kc / 24)) * 12, kf // 12 * 12))  # from the stream's cutoff
     d = kf
     while d < kt:
         e = min(kt, (d // 6 + 1) * 6)
@@ -161,18 +161,23 @@ def fill_windows_reference(wins, kf, kt, level, slope, strength):
     return wins
 
 
-@pytest.mark.parametrize("kf,kt,slope", [(144, 174, -9.0), (80, 174, -30.0)])
-def test_fill_windows_matches_reference(kf, kt, slope):
+@pytest.mark.parametrize("kf,kt,kc,slope", [
+    (144, 174, 143, -9.0),  # the granule's band ends at the stream's cutoff
+    (141, 174, 143, -9.0),  # a little below: the same shift as its neighbours (72, not 60)
+    (80, 174, 143, -30.0),  # far below: shift at most kf
+])
+def test_fill_windows_matches_reference(kf, kt, kc, slope):
     base = sparse_lines(192, top=kf)
     wins = np.stack([base * a for a in (1e-3, 0.05, 1.0)])  # an attack: the same lines, louder
-    wins[0, kf // 2:] = 0  # a silent window gets nothing
+    wins[0, 6:] = 0  # a silent window (above the lowest source line) gets nothing
     got = wins.copy()
-    fill_windows(got, kf, kt, -40.0, slope, 0.8)
-    ref = fill_windows_reference(wins, kf, kt, -40.0, slope, 0.8)
+    fill_windows(got, kf, kt, kc, -40.0, slope, 0.8)
+    ref = fill_windows_reference(wins, kf, kt, kc, -40.0, slope, 0.8)
     np.testing.assert_array_equal(got[:, :kf], wins[:, :kf])
     np.testing.assert_array_equal(got[:, kt:], 0)
     np.testing.assert_array_equal(got[0], wins[0])
     np.testing.assert_allclose(got[:, kf:kt], ref[:, kf:kt], rtol=1e-3, atol=1e-9)
+    assert np.count_nonzero(got[2, kf:kt]) > 0
     # the windows keep their relative levels: the copy follows the source's time envelope
     ratio = np.sqrt(np.mean(got[2, kf:kt] ** 2) / np.mean(got[1, kf:kt] ** 2))
     assert abs(ratio - 20.0) < 1e-3

@@ -128,7 +128,7 @@ def clamp_slope(s):
 
 
 @njit(fastmath=SUMS)
-def fill_windows(wins, kf, kt, level_db, slope, strength):
+def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     """Fill lines ``kf..kt`` of the three short windows ``wins[3, 192]`` of one
     channel with shifted copies (shift a multiple of 12 lines) under one gain per
     subband piece common to the three windows.
@@ -138,13 +138,17 @@ def fill_windows(wins, kf, kt, level_db, slope, strength):
     overlapping windows still cancel, so the high band follows the attack where
     the coded band has it.  Gains that differ from
     window to window would break that cancellation: an attack's alias would be
-    left up to half a window (4 ms) before it.  ``level_db`` is the target mean
-    power per line at ``kf`` over the three windows, ``slope`` its slope above.
-    No noise is added (transients)."""
+    left up to half a window (4 ms) before it.  For the same reason the shift
+    ``P`` comes from the stream's cutoff ``kc`` (short lines), not from the
+    granule's ``kf``: half of it, rounded to a multiple of 12 (at most ``kf``),
+    so consecutive short granules copy a line from the same place even when
+    their coded bands end a few lines apart (the last window of one granule
+    overlaps the first of the next).  ``level_db`` is the target mean power per
+    line at ``kf`` over the three windows, ``slope`` its slope above.  No noise
+    is added (transients)."""
     step = 12
     sub = 6
-    half = kf // 2
-    P = max(step, (half // step) * step)
+    P = max(step, min(int(round(kc / 2.0 / step)) * step, (kf // step) * step))
     if kf - P < 0 or kt <= kf:
         return
     gb = slope / 20.0 * np.log(10.0) / np.log(2.0)

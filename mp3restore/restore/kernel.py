@@ -32,7 +32,8 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     level and the previous granule's, and no holes are filled there, so nothing
     is smeared ahead of the attack (pre-echo).  Short blocks are filled a granule
     at a time (:func:`~.highband.fill_windows`): one gain for the three windows,
-    from the power mean of their levels, so the copies' aliases cancel.
+    from the power mean of their levels, and a shift fixed by the stream's
+    cutoff, so the copies' aliases cancel.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
@@ -110,7 +111,8 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         if m == 0:
                             continue
                         s = _mean_slope(slope_hist[c], slope / m)
-                        fill_windows(wins[:, c], kf, kts, 10.0 * np.log10(power / 3.0), clamp_slope(s), strength)
+                        fill_windows(wins[:, c], kf, kts, kc // 3, 10.0 * np.log10(power / 3.0), clamp_slope(s),
+                                     strength)
                         for w in range(3):
                             scatter_window(wins[w, c], w, kf, mdct[g, c])
                             filled[g, c, 1 + w] = kf
