@@ -136,9 +136,9 @@ def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     The copy of a window's lines keeps that window's time envelope, and with the
     same shift and the same gain in every window the time-domain aliases of
     overlapping windows still cancel, so the high band follows the attack where
-    the coded band has it.  Gains that differ from
-    window to window would break that cancellation: an attack's alias would be
-    left up to half a window (4 ms) before it.  For the same reason the shift
+    the coded band has it.  Gains that differ from window to window would break
+    that cancellation: an attack's alias would be left up to half a window
+    (4 ms) before it.  For the same reason the shift
     ``P`` comes from the stream's cutoff ``kc`` (short lines), not from the
     granule's ``kf``: half of it, rounded to a multiple of 12 (at most ``kf``),
     so consecutive short granules copy a line from the same place even when
