@@ -380,8 +380,9 @@ def _open_stream(buf, n, name, mapped, strict):
             headers = np.concatenate([np.array([x[1] for x in lead], np.int64), headers])
             sizes = np.concatenate([np.array([x[2] for x in lead], np.int64), sizes])
     # frames whose header was destroyed: placeholders, so the timing is kept
-    gaps_before = _gap_bytes(buf, offsets, sizes)
-    offsets, headers, sizes = _fill_gaps(buf, offsets, headers, sizes, end, bool(truncated))
+    gaps = _junk_gaps(buf, offsets, sizes)
+    gaps_before = sum(hi - lo for _, lo, hi in gaps)
+    offsets, headers, sizes = _fill_gaps(buf, offsets, headers, sizes, gaps, end, bool(truncated))
 
     # Xing / Info / VBRI tag frame: parsed, never decoded as audio
     h0 = int(headers[0])
@@ -579,16 +580,18 @@ def _leading_frames(buf, start, off0, h0, s0):
     return [(start, h, size)] + _gap_frames(buf, start + size, off0, h, s0, h0, s0)
 
 
-def _gap_bytes(buf, offsets, sizes):
-    """Bytes between frames that are not container tags (those of files joined with ``cat``)."""
+def _junk_gaps(buf, offsets, sizes):
+    """``[(i, lo, hi)]``: the bytes ``lo..hi`` between frame ``i`` and frame ``i + 1`` that
+    are not container tags (those of files joined with ``cat`` are skipped), non-empty only."""
     from .tags import tags_in_gap
 
     ends = offsets[:-1] + sizes[:-1]
-    n = 0
+    gaps = []
     for i in np.flatnonzero(ends != offsets[1:]):
         lo, hi = tags_in_gap(buf, int(ends[i]), int(offsets[i + 1]))
-        n += max(hi - lo, 0)
-    return n
+        if lo < hi:
+            gaps.append((int(i), lo, hi))
+    return gaps
 
 
 def _avg_frame_size(h):
@@ -683,13 +686,10 @@ def _gap_frames(buf, e, g, hp, sp, hn=None, sn=None, cbr_stream=True):
     return out
 
 
-def _fill_gaps(buf, offsets, headers, sizes, end, truncated):
-    """Insert the frames inferred (see :func:`_gap_frames`) in the gaps between frames
-    and after the last one."""
-    from .tags import tags_in_gap
-
+def _fill_gaps(buf, offsets, headers, sizes, gaps, end, truncated):
+    """Insert the frames inferred (see :func:`_gap_frames`) in the ``gaps`` between
+    frames (:func:`_junk_gaps`) and after the last one."""
     ends = offsets + sizes
-    gaps = np.flatnonzero(ends[:-1] != offsets[1:])
     # CBR: 90% of the frames have the most common bit rate (damage can leave a few others)
     index = (headers >> 12) & 15
     cbr_stream = bool(np.bincount(index, minlength=16).max() >= 0.9 * len(index))
@@ -701,12 +701,7 @@ def _fill_gaps(buf, offsets, headers, sizes, end, truncated):
         return offsets, headers, sizes
     parts_o, parts_h, parts_s = [], [], []
     last = 0
-    for i in gaps:
-        i = int(i)
-        # the tags of files joined with cat are not lost frames: only the bytes left are looked at
-        lo, hi = tags_in_gap(buf, int(ends[i]), int(offsets[i + 1]))
-        if lo >= hi:
-            continue
+    for i, lo, hi in gaps:
         ins = _gap_frames(buf, lo, hi, int(headers[i]), int(sizes[i]), int(headers[i + 1]), int(sizes[i + 1]),
                           cbr_stream)
         if not ins:
