@@ -240,3 +240,25 @@ def test_short_block_copies_keep_the_attack_where_it_is():
 
     assert energy(0, 10) > 0  # the attacks do get a high band
     assert 10 * np.log10(energy(-4, -1) / energy(0, 10)) < -16.0  # -18.1 dB now, -12.7 with per-window gains
+
+
+def test_a_steep_top_octave_is_continued_at_its_own_slope():
+    """Content whose top octave falls 45 dB/octave (a dull source that still reaches the
+    encoder's lowpass) is continued at that slope, not flattened to a fixed steepest slope
+    (the former -30 dB/octave bound put the high band up to 5 dB above the trend)."""
+    from mp3restore.restore import Restorer
+    from mp3restore.restore.plan import Plan
+
+    kf, kt, slope_true = 400, 522, -45.0
+    k = np.arange(576)
+    rng = np.random.default_rng(5)
+    G = 40
+    power = 10 ** ((-40 + slope_true * np.log2((k + 0.5) / kf)) / 10)
+    m = (np.sqrt(power) * rng.choice([-1, 1], (G, 1, 576))).astype(np.float32)
+    m[..., kf:] = 0.0
+    plan = Plan(kf * SR / 1152, 20000.0, kf, kt, kf * SR / 1152, 17000.0, True, False, "test")
+    r = Restorer(plan, SR, 1)
+    r.process(m, np.zeros((G, 1, 22), np.int32), np.zeros((G, 1, 39), np.int16), np.ones(G, np.int32), 0)
+    got = 10 * np.log10(np.mean(m[:, 0, 430:kt].astype(np.float64) ** 2, axis=0))
+    want = 10 * np.log10(power[430:kt])
+    assert abs(np.mean(got - want)) < 1.5
