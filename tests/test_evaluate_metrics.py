@@ -86,6 +86,14 @@ def test_hf_level_error():
     assert ev.hf_level_error_db(x, ev.bandpass_fft(x, SR, 0, 10000), SR, 11000) < -40
 
 
+def test_oracle_offset_error_removes_only_a_per_setting_constant():
+    # a constant bias per setting is removed entirely; the spread within a setting is not
+    assert ev.oracle_offset_error([3.0, 3.0, -5.0, -5.0], ["a", "a", "b", "b"]) == 0.0
+    assert ev.oracle_offset_error([1.0, 3.0, -2.0, 2.0], ["a", "a", "b", "b"]) == pytest.approx(1.5)
+    assert ev.oracle_offset_error([0.0, 0.0, 10.0], ["a"] * 3) == pytest.approx(10 / 3)
+    assert ev.oracle_offset_error([0.0, 0.0, 10.0], ["a", "a", "b"]) == 0.0
+
+
 def test_coherence_identical_channels_is_one_and_independent_noise_is_zero():
     m = noise(2.0, 1, seed=1)
     same = np.repeat(m, 2, axis=1)
