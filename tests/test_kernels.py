@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mp3restore
 import naive
 from mp3restore import frames as fr
 from mp3restore.huffman import huffman_decode, lookup_tables, region_bounds
@@ -979,3 +980,23 @@ def test_crc_kernel(name):
     data[frames[3][0] + 6 + 5] ^= 0x10
     data[frames[7][0] + 6] ^= 0x01
     assert kernel_bad(data) == naive_bad(data) >= 2
+
+
+def test_channel_1_starts_at_channel_0s_part2_3_length_boundary():
+    """``lame --abr 56`` (24 kHz joint stereo, fixtures/regressions), frame 127: channel 0's
+    count1 quadruples end exactly on its part2_3_length boundary (bit 342) and channel 1
+    (no scalefactor bits, 11 bits of count1 quadruples) starts there.  The whole decode
+    must equal the naive reference parser's for that frame.  mpg123 1.31 reads channel 1
+    eight bits early there (lines 0-2 instead of 5 and 10: -86 dBFS in one frame);
+    dr_mp3 agrees with this decoder."""
+    path = FIXTURES / "regressions" / "lame_abr56_24000.mp3"
+    data = path.read_bytes()
+    c = mp3restore.read_coefficients(path)
+    frames = naive.walk_frames(data, int(c.frame_offset[0]), 128)
+    ref = naive.decode_frames(data, frames, NAIVE_HUFF)
+    d0, d1 = ref[127]["gr"][0]
+    assert d0["part2_start"] + d0["part2_3_length"] == d1["part2_start"] and not d0["overrun"]
+    assert d1["part2_length"] == 0 and d1["count1"] > 0
+    g = int(c.frame_granule[127])
+    for ch in range(2):
+        np.testing.assert_allclose(c.mdct[g, ch], ref[127]["mdct"][0][ch], rtol=1e-5, atol=1e-9)
