@@ -446,6 +446,13 @@ def _open_stream(buf, n, name, mapped, strict):
         problems.append(f"{gaps_before} byte(s) of junk between frames")
     if recovered_tag and strict:
         problems.append("the header of the Xing/Info tag frame is damaged")
+    rates = _sample_rates(headers[first:])
+    changes = np.flatnonzero(rates[1:] != rates[:-1]) + 1
+    if len(changes):
+        f = int(changes[0])
+        problems.append(f"the sample rate changes from {sr} Hz to {int(rates[f])} Hz at frame {f} (another stream "
+                        f"appended?); frames at other rates than {sr} Hz are decoded as they are, so they play at the "
+                        "wrong speed")
     if problems:
         if strict:
             raise StreamError(f"{label}: {problems[0]}")
@@ -600,6 +607,14 @@ def _avg_frame_size(h):
     if br == 0:
         return 0.0
     return (72000.0 if fr.hdr_lsf(h) else 144000.0) * br / int(fr.SAMPLE_RATES[fr.hdr_sr_index(h)])
+
+
+def _sample_rates(headers):
+    """Sample rate (Hz) of each frame header."""
+    h = np.asarray(headers, np.int64)
+    v = (h >> 19) & 3
+    version = np.where(v == 3, 0, np.where(v == 2, 1, 2))  # as frames.hdr_version: 1, 2, 2.5
+    return fr.SAMPLE_RATES[version * 3 + ((h >> 10) & 3)]
 
 
 def _same_stream(h1, h2):

@@ -474,6 +474,27 @@ def test_tags_between_files_joined_with_cat_are_not_lost_frames(middle):
     assert mp3restore.info(data + tags + data).concealed_frames == 0
 
 
+def test_a_stream_that_changes_sample_rate_is_decoded_whole_with_a_warning():
+    """``cat`` of a 44.1 kHz and a 22.05 kHz file: every frame is still decoded (nothing
+    lost), but the second part cannot play at the right speed at one output rate, so
+    the user is told (a warning; an error with ``strict``) instead of silently getting
+    it at double speed."""
+    a = _bytes("stereo_joint_cbr128_44100")
+    b = _bytes("stereo_joint_cbr64_22050")
+    xa, _ = mp3restore.read(a, restore=False, gapless=False)
+    xb, _ = mp3restore.read(b, restore=False, gapless=False)
+    with pytest.warns(mp3restore.Mp3RestoreWarning, match="sample rate changes from 44100 Hz to 22050 Hz"):
+        x, sr = mp3restore.read(a + b, restore=False, gapless=False)
+    # + 576: the second file's Info tag frame is an audio frame in the middle (silent, as in mpg123)
+    assert sr == 44100 and len(x) == len(xa) + len(xb) + 576
+    np.testing.assert_array_equal(x[len(x) - len(xb):], xb)
+    with pytest.raises(mp3restore.StreamError, match="sample rate changes"):
+        mp3restore.read(a + b, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mp3restore.read(a + a, restore=False, strict=True)  # one rate: no warning
+
+
 # ---------------------------------------------------------------------------
 # Regression fixtures (inputs that crashed once), each run in a child process
 # ---------------------------------------------------------------------------
