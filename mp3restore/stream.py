@@ -609,14 +609,6 @@ def _avg_frame_size(h):
     return (72000.0 if fr.hdr_lsf(h) else 144000.0) * br / int(fr.SAMPLE_RATES[fr.hdr_sr_index(h)])
 
 
-def _sample_rates(headers):
-    """Sample rate (Hz) of each frame header."""
-    h = np.asarray(headers, np.int64)
-    v = (h >> 19) & 3
-    version = np.where(v == 3, 0, np.where(v == 2, 1, 2))  # as frames.hdr_version: 1, 2, 2.5
-    return fr.SAMPLE_RATES[version * 3 + ((h >> 10) & 3)]
-
-
 def _same_stream(h1, h2):
     return bool(fr._same_stream(h1, h2))
 
@@ -769,6 +761,14 @@ def _bitrates(headers):
     lsf = ((headers >> 19) & 3) != 3
     idx = (headers >> 12) & 15
     return np.where(lsf, fr.BITRATES_LSF[idx], fr.BITRATES_MPEG1[idx])
+
+
+def _sample_rates(headers):
+    """Sample rate (Hz) of each frame header."""
+    h = np.asarray(headers, np.int64)
+    v = (h >> 19) & 3
+    version = np.where(v == 3, 0, np.where(v == 2, 1, 2))  # as frames.hdr_version: 1, 2, 2.5
+    return fr.SAMPLE_RATES[version * 3 + ((h >> 10) & 3)]
 
 
 def _damage(buf, offsets, sizes, headers, first, mapped=None):

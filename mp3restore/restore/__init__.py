@@ -90,7 +90,6 @@ class Restorer:
         return out
 
 
-
 def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     """Return a restored copy of ``coefficients`` (the high band regenerated, holes filled).
 

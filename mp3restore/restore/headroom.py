@@ -116,13 +116,9 @@ class Headroom:
                 granule_gains(seg, out[lead * 576:], gains)
                 apply_gains(seg, out[lead * 576:], gains)
                 g = e
-        if G >= 2:
-            self.tail = added(G - 2, G)
-            self.tail_bt = block_type[G - 2:].copy()
-            self.tail_mx = mixed[G - 2:].copy()
-            self.tail_coded = coded[G - 2:].copy()
-        else:
-            self.tail = np.concatenate([self.tail, added(0, G)])[-2:]
-            self.tail_bt = np.concatenate([self.tail_bt, block_type])[-2:]
-            self.tail_mx = np.concatenate([self.tail_mx, mixed])[-2:]
-            self.tail_coded = np.concatenate([self.tail_coded, coded])[-2:]
+        # the last two granules (with those of the chunk before when this one has fewer)
+        a = max(0, G - 2)
+        self.tail = np.concatenate([self.tail, added(a, G)])[-2:]
+        self.tail_bt = np.concatenate([self.tail_bt, block_type[a:]])[-2:]
+        self.tail_mx = np.concatenate([self.tail_mx, mixed[a:]])[-2:]
+        self.tail_coded = np.concatenate([self.tail_coded, coded[a:]])[-2:]
