@@ -94,6 +94,28 @@ def test_oracle_offset_error_removes_only_a_per_setting_constant():
     assert ev.oracle_offset_error([0.0, 0.0, 10.0], ["a", "a", "b"]) == 0.0
 
 
+def test_originals_are_found_by_suffix_and_a_shared_name_is_refused(tmp_path):
+    for n in ("b.wav", "a.FLAC", "c.aiff", "notes.txt", "d.mp3"):
+        (tmp_path / n).write_bytes(b"")
+    assert [p.name for p in ev.original_paths(tmp_path)] == ["a.FLAC", "b.wav", "c.aiff"]
+    (tmp_path / "b.flac").write_bytes(b"")
+    with pytest.raises(SystemExit, match="share a name.*b"):
+        ev.original_paths(tmp_path)
+
+
+def test_an_encode_coded_up_to_the_target_is_left_out_of_the_averages():
+    def row(cutoff, lvl):
+        lsd = {m: {"full": 1.0, "hf": 2.0, "lf": 0.5, "seam": 1.0} for m in ev.METHODS}
+        return {"setting": "128k", "cutoff": cutoff, "lsd": lsd, "restore_is_noop": False,
+                "level_db": {m: lvl for m in ev.METHODS}, "coherence": {m: 0.5 for m in ("original",) + ev.METHODS}}
+    res = [{"rows": [row(17000.0, 4.0), row(19500.0, 40.0)],
+            "negative": {"lsd_plain": 1.0, "lsd_restored": 1.0, "pass": True},
+            "wideband": {"identical": True}}]
+    s = ev.summarise(res, ["128k"])
+    assert s["averages"]["n_no_high_band"] == 1 and s["n_rows"] == 1
+    assert s["averages"]["abslevel_restored"] == 4.0 and s["per_setting"]["128k"]["level_restored"] == 4.0
+
+
 def test_coherence_identical_channels_is_one_and_independent_noise_is_zero():
     m = noise(2.0, 1, seed=1)
     same = np.repeat(m, 2, axis=1)
@@ -150,3 +172,10 @@ def test_reference_method_raises_the_hf_energy_toward_the_original():
     assert ref.reference_restore(lp[:, 0], SR).shape == lp[:, 0].shape
     w = noise(1.0)
     assert np.array_equal(ref.reference_restore(w, SR), w)
+
+
+def test_the_coded_bandwidth_is_measured_for_the_clips_channel_count():
+    # LAME gives a mono stream the whole bit rate: at 128 kbps it codes ~20.5 kHz, stereo ~17 kHz
+    pytest.importorskip("lameenc")
+    mono, stereo = (ev.measured_cutoff(ev.SETTINGS["128k"], channels=c) for c in (1, 2))
+    assert 16000 < stereo < 18000 < 19500 < mono

@@ -4,7 +4,7 @@
     python tools/evaluate.py ORIGINALS_DIR [--out eval/report] [--quick]
                              [--clips a,b] [--settings 64k,128k] [--workers 2] [--no-plots]
 
-For every original WAV (``tools/fetch_originals.py`` makes a set) and every
+For every original (WAV, FLAC or AIFF at any rate; ``tools/fetch_originals.py`` makes a set) and every
 setting (LAME through the ``lameenc`` package: 64 kbps and 96 kbps with the
 output sample rate forced to 44.1 kHz, 128 kbps, V5, 192 kbps) the original is
 encoded, decoded plain (``restore=False``), restored (``restore=True``) and
@@ -265,18 +265,21 @@ def bandpass_fft(x, sr: int, lo: float, hi: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- probes
 
-def noise_probe(seconds: float = 4.0, sr: int = SR) -> np.ndarray:
+def noise_probe(seconds: float = 4.0, sr: int = SR, channels: int = 2) -> np.ndarray:
     rng = np.random.default_rng(1234)
-    return np.clip(np.rint(rng.standard_normal((int(seconds * sr), 2)) * 0.18 * 32767), -32768, 32767).astype(np.int16)
+    x = rng.standard_normal((int(seconds * sr), channels)) * 0.18 * 32767
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
 
 
-def measured_cutoff(setting: dict, sr: int = SR) -> float:
+def measured_cutoff(setting: dict, sr: int = SR, channels: int = 2) -> float:
     """Coded bandwidth of a setting, measured on the plain decode of a white-noise
     probe encoded with it: the 90th percentile over frames of each bin's power,
     in dB; the highest bin more than 30 dB above the floor (median of the top
     4 % of the spectrum, the last 8 bins left out).  Gives the top of LAME's
-    transition band (e.g. ~17.1 kHz at 128 kbps, ~11.2 kHz at 64 kbps/44.1 kHz)."""
-    y, _ = decode(encode(noise_probe(sr=sr), sr, **setting), restore=False)
+    transition band (e.g. ~17.1 kHz at 128 kbps, ~11.2 kHz at 64 kbps/44.1 kHz).
+    Mono and stereo differ (a mono stream has all the bits for one channel), so
+    it is measured with the clip's channel count."""
+    y, _ = decode(encode(noise_probe(sr=sr, channels=channels), sr, **setting), restore=False)
     P = power_spec(y).mean(axis=0)
     M = 10 * np.log10(np.percentile(P, 90, axis=0) + 1e-30)
     hi = len(M) - 9
@@ -344,6 +347,19 @@ def pre_echo(setting_name: str, cutoff: float) -> dict:
 
 # ----------------------------------------------------------------------------- originals
 
+ORIGINAL_SUFFIXES = (".wav", ".flac", ".aif", ".aiff")
+
+
+def original_paths(folder: Path) -> list:
+    """The lossless originals in ``folder`` (any rate, depth and channel count libsndfile reads)."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in ORIGINAL_SUFFIXES and p.is_file())
+    stems = [p.stem for p in paths]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise SystemExit(f"evaluate: originals share a name (results are keyed by it): {', '.join(twice)}")
+    return paths
+
+
 def load_original(path: Path):
     """int16 (n, C) PCM at 44.1 kHz: the exact encoder input."""
     import soundfile as sf
@@ -352,6 +368,8 @@ def load_original(path: Path):
         pcm, _ = sf.read(str(path), dtype="int16", always_2d=True)
         return pcm
     x, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    if x.shape[1] > 2:
+        raise ValueError(f"{path.name}: {x.shape[1]} channels; LAME encodes mono or stereo")
     if sr != SR:
         from scipy.signal import resample_poly
         g = np.gcd(sr, SR)
@@ -368,7 +386,7 @@ def lowpass_10k(pcm: np.ndarray, sr: int = SR) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one clip
 
-def evaluate_clip(path: str, settings: list[str], cutoffs: dict, out_dir: str, plots: bool) -> dict:
+def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out_dir: str, plots: bool) -> dict:
     t0 = time.time()
     path = Path(path)
     name = path.stem
@@ -389,7 +407,7 @@ def evaluate_clip(path: str, settings: list[str], cutoffs: dict, out_dir: str, p
             raise RuntimeError(f"{name} {s}: decoded at {sr_p} Hz, expected {sr}")
         d = find_delay(orig, yp)
         d_r = find_delay(orig, yr)
-        cutoff = float(info.lowpass) if info.lowpass else cutoffs[s]
+        cutoff = float(info.lowpass) if info.lowpass else cutoffs_by_channels[C][s]
         dec = {"plain": align(yp, d, n), "restored": align(yr, d, n)}
         blind = detect_cutoff(dec["plain"], sr)
         dec["reference"] = reference_restore(dec["plain"], sr, top=target_hz(sr))
@@ -499,9 +517,19 @@ def oracle_offset_error(errors, groups) -> float:
     return float(np.mean(np.abs(left)))
 
 
+MIN_HIGH_BAND_HZ = 1000.0
+
+
+def has_high_band(row: dict) -> bool:
+    """Whether the encode left at least 1 kHz to restore below the target.  A mono clip at
+    128 kbps or more is coded to about 20 kHz: no high band, so nothing to average."""
+    return row["cutoff"] < target_hz() - MIN_HIGH_BAND_HZ
+
+
 def summarise(results: list[dict], settings: list[str]) -> dict:
     rows = [r for res in results for r in res["rows"] if r["setting"] in TARGET_SETTINGS]
-    avg = {}
+    avg = {"n_no_high_band": sum(not has_high_band(r) for r in rows)}
+    rows = [r for r in rows if has_high_band(r)]
     for m in METHODS:
         for b in ("full", "hf", "lf", "seam"):
             avg[f"lsd_{b}_{m}"] = mean(r["lsd"][m][b] for r in rows)
@@ -540,7 +568,7 @@ def summarise(results: list[dict], settings: list[str]) -> dict:
                   f"{sum(w['identical'] for w in wides)}/{len(wides)} identical", all(w["identical"] for w in wides)))
     per_setting = {}
     for s in settings:
-        rs = [r for res in results for r in res["rows"] if r["setting"] == s]
+        rs = [r for res in results for r in res["rows"] if r["setting"] == s and has_high_band(r)]
         per_setting[s] = {f"{k}_{m}": mean(r["lsd"][m][k] for r in rs) for m in METHODS for k in ("full", "hf", "lf", "seam")}
         per_setting[s].update({f"level_{m}": mean(r["level_db"][m] for r in rs) for m in METHODS})
         per_setting[s].update({f"coh_{m}": mean(r["coherence"][m] for r in rs) for m in ("original",) + METHODS})
@@ -648,6 +676,9 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
         rows5.append(["(info) acted-on mean |HF level error| with each setting's median error removed "
                       "(the best a constant per-setting correction could do)",
                       f"{fmt(a['abslevel_oracle_setting'], '.2f')} dB", ""])
+    if a["n_no_high_band"]:
+        rows5.append(["(info) encodes left out of the averages: coded to within 1 kHz of the target, no high band",
+                      str(a["n_no_high_band"]), ""])
     tp = [p for p in pre if p["setting"] in TARGET_SETTINGS]
     if tp:
         rows5.append(["(info) pre-echo dPre restored / reference (mean)",
@@ -687,9 +718,10 @@ def main(argv=None):
     if args.bandwidth:
         BANDWIDTH = args.bandwidth
         os.environ["MP3RESTORE_EVAL_BANDWIDTH"] = str(args.bandwidth)
-    paths = sorted(p for p in args.originals.glob("*.wav"))
+    paths = original_paths(args.originals)
     if not paths:
-        sys.exit(f"evaluate: no .wav files in {args.originals} (run tools/fetch_originals.py)")
+        sys.exit(f"evaluate: no {'/'.join(ORIGINAL_SUFFIXES)} files in {args.originals} "
+                 "(run tools/fetch_originals.py)")
     if args.clips:
         want = args.clips.split(",")
         paths = [p for p in paths if p.stem in want]
@@ -705,15 +737,19 @@ def main(argv=None):
 
     import lameenc  # noqa: F401  (fail early)
     import mp3restore
-    cutoffs = {s: measured_cutoff(SETTINGS[s]) for s in settings}
+    import soundfile as sf
+    channel_counts = sorted({min(2, sf.info(str(p)).channels) for p in paths} | {2})  # 2: the click train
+    by_ch = {ch: {s: measured_cutoff(SETTINGS[s], channels=ch) for s in settings} for ch in channel_counts}
+    cutoffs = by_ch[2]
     print("coded bandwidth per setting (white-noise probe): "
-          + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items()), flush=True)
+          + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items())
+          + ("; mono: " + ", ".join(f"{s} {c:.0f} Hz" for s, c in by_ch[1].items()) if 1 in by_ch else ""), flush=True)
 
     workers = max(1, min(2, args.workers))
     ctx = multiprocessing.get_context("spawn")
     results, pre = [], []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-        futs = {ex.submit(evaluate_clip, str(p), settings, cutoffs, str(args.out), plots): p.stem for p in paths}
+        futs = {ex.submit(evaluate_clip, str(p), settings, by_ch, str(args.out), plots): p.stem for p in paths}
         pfuts = [ex.submit(pre_echo, s, cutoffs[s]) for s in settings]
         for f in cf.as_completed(futs):
             r = f.result()
@@ -738,7 +774,8 @@ def main(argv=None):
         + ("; **quick run**" if args.quick else ""),
         "* encoder: lameenc (bundled LAME), quality 2; 64k/96k with the output rate forced to 44.1 kHz; V5 = VBR mtrh quality 5. "
         "lameenc writes no LAME tag: decodes are aligned by cross-correlation (delay column).",
-        "* cutoff per setting (white-noise probe): " + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items()),
+        "* cutoff per setting (white-noise probe): " + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items())
+        + ("; mono: " + ", ".join(f"{s} {c:.0f} Hz" for s, c in by_ch[1].items()) if 1 in by_ch else ""),
         "* LSD: NU-Wave 2 definition (Hann 2048, hop 512, log10 power clamped at 1e-8, unnormalised STFT, RMS over bins, "
         "mean over frames and channels). HF = bins from the cutoff up, LF = below, seam = +-1 kHz around it.",
         "* reference = `tools/reference_bwe.py` on the plain decode (blind cutoff, octave copy-up, linear log-envelope extrapolation).",
