@@ -364,12 +364,12 @@ def load_original(path: Path):
     """int16 (n, C) PCM at 44.1 kHz: the exact encoder input."""
     import soundfile as sf
     info = sf.info(str(path))
+    if info.channels > 2:
+        raise ValueError(f"{path.name}: {info.channels} channels; LAME encodes mono or stereo")
     if info.subtype == "PCM_16" and info.samplerate == SR:
         pcm, _ = sf.read(str(path), dtype="int16", always_2d=True)
         return pcm
     x, sr = sf.read(str(path), dtype="float64", always_2d=True)
-    if x.shape[1] > 2:
-        raise ValueError(f"{path.name}: {x.shape[1]} channels; LAME encodes mono or stereo")
     if sr != SR:
         from scipy.signal import resample_poly
         g = np.gcd(sr, SR)
@@ -522,7 +522,7 @@ MIN_HIGH_BAND_HZ = 1000.0
 
 def has_high_band(row: dict) -> bool:
     """Whether the encode left at least 1 kHz to restore below the target.  A mono clip at
-    128 kbps or more is coded to about 20 kHz: no high band, so nothing to average."""
+    96 kbps or more is coded to about 20.5 kHz: no high band, so nothing to average."""
     return row["cutoff"] < target_hz() - MIN_HIGH_BAND_HZ
 
 
@@ -738,7 +738,11 @@ def main(argv=None):
     import lameenc  # noqa: F401  (fail early)
     import mp3restore
     import soundfile as sf
-    channel_counts = sorted({min(2, sf.info(str(p)).channels) for p in paths} | {2})  # 2: the click train
+    channels = {p: sf.info(str(p)).channels for p in paths}
+    many = [p.name for p, c in channels.items() if c > 2]
+    if many:
+        sys.exit(f"evaluate: LAME encodes mono or stereo; more channels in {', '.join(many)}")
+    channel_counts = sorted(set(channels.values()) | {2})  # 2: the click train
     by_ch = {ch: {s: measured_cutoff(SETTINGS[s], channels=ch) for s in settings} for ch in channel_counts}
     cutoffs = by_ch[2]
     print("coded bandwidth per setting (white-noise probe): "
