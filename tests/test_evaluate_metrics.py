@@ -179,3 +179,22 @@ def test_the_coded_bandwidth_is_measured_for_the_clips_channel_count():
     pytest.importorskip("lameenc")
     mono, stereo = (ev.measured_cutoff(ev.SETTINGS["128k"], channels=c) for c in (1, 2))
     assert 16000 < stereo < 18000 < 19500 < mono
+
+
+def test_level_breakdown_splits_the_energy_by_kind_of_granule():
+    lb = _load("level_breakdown")
+    rng = np.random.default_rng(3)
+    truth = rng.standard_normal((4, 2, 576))
+    restored = truth.copy()
+    restored[0] *= 2.0  # a long granule 6 dB too loud
+    restored[2] *= 0.5  # a short one 6 dB too quiet
+    block_type = np.array([0, 0, 2, 1])
+    last = np.full((4, 2), 400)
+    last[1] = 100  # granule 1: its coded band ends far below the cutoff (400)
+    parts = lb.breakdown(restored, truth, block_type, last, 400, 500)
+    assert {k: v[0] for k, v in parts.items()} == {"long": 2, "long, coded band ends low": 2, "short": 2, "start": 2}
+    assert 10 * np.log10(parts["long"][1] / parts["long"][2]) == pytest.approx(20 * np.log10(2))
+    assert 10 * np.log10(parts["short"][1] / parts["short"][2]) == pytest.approx(-20 * np.log10(2))
+    for k in ("long, coded band ends low", "start"):
+        assert parts[k][1] == pytest.approx(parts[k][2])
+    assert parts["start"][2] == pytest.approx(np.sum(truth[3, :, 400:500] ** 2))
