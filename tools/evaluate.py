@@ -49,7 +49,9 @@ Controls, per original:
 * wideband: the original at 320 kbps: ``restore=True`` must give the same
   float32 samples as ``restore=False``.
 
-Targets (averaged over all clips at 64k, 96k, 128k and V5):
+Targets (averaged over all clips at 64k, 96k, 128k and V5; an encode coded to
+within 1 kHz of the target, such as a mono clip at 96 kbps and up, has no high
+band and is left out and counted):
 HF LSD restored <= 0.7 x plain; HF LSD restored < reference; mean |HF level
 error| of restored <= 3 dB; LF LSD restored <= plain (+0.001 for float noise);
 negative controls: restored full-band LSD <= plain + 0.02 on every clip;
