@@ -80,7 +80,7 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
     With ``restore``, the first chunk (``LOOKAHEAD_FRAMES`` frames) also decides
     the restoration plan, as ``restore_coefficients`` does on a whole stream.
     """
-    from .decoder import FrameDecoder, SynthState, granule_channels
+    from .decoder import FrameDecoder, SynthState, granule_channels, granule_joint
 
     f0 = stream.first if f0 is None else f0
     f1 = stream.nframes if f1 is None else f1
@@ -112,7 +112,8 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
                 restorer = Restorer(plan, stream.samplerate, stream.channels, strength)
             headroom = Headroom(stream.channels) if restorer.active else None
         if headroom is not None:
-            restorer.process(mdct, gi, sf, coded, stream.gr_start[a])
+            restorer.process(mdct, gi, sf, coded, granule_joint(stream.headers, stream.gr_start, a, b),
+                             stream.gr_start[a])
         bt[:G] = gi[:, :, BLOCK_TYPE]
         mx[:G] = gi[:, :, MIXED_BLOCK]
         pcm = pcm_buf[:G * 576]

@@ -348,6 +348,14 @@ def granule_channels(headers, gr_start, f0, f1):
     return np.repeat(nch, np.diff(gr_start[f0:f1 + 1]))
 
 
+def granule_joint(headers, gr_start, f0, f1):
+    """Joint-stereo mode extension of each granule of frames ``f0..f1`` (int32[G]):
+    bit 2 mid/side, bit 1 intensity; 0 for other modes."""
+    h = headers[f0:f1]
+    ext = np.where((h >> 6) & 3 == 1, (h >> 4) & 3, 0).astype(np.int32)
+    return np.repeat(ext, np.diff(gr_start[f0:f1 + 1]))
+
+
 class FrameDecoder:
     """Decodes ranges of frames of one :class:`~mp3restore.stream.Stream` into
     coefficients, reusing its output buffers between calls."""

@@ -28,7 +28,8 @@ GAIN = np.exp2((np.arange(1024, dtype=np.float64) - GAIN_OFFSET) * 0.25)
 
 
 @njit
-def _gain(q):
+def step_gain(q):
+    """``2**(q / 4)``, the requantization gain: the size of a step of 1 in ``|is|**(4/3)``."""
     i = q + GAIN_OFFSET
     if i < 0:
         return 0.0
@@ -66,7 +67,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
                 break
             hi = min(sfb_long[b + 1], nlines)
             q = base - mult * (sf[b] + pre * PRETAB_ARR[b])
-            _scale_lines(ix, xr, lo, hi, _gain(q))
+            _scale_lines(ix, xr, lo, hi, step_gain(q))
         return
     k = 0
     s0 = 0
@@ -80,7 +81,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
             hi = min(hi, nlines)
             if lo < hi:
                 q = base - mult * (sf[b] + pre * PRETAB_ARR[b])
-                _scale_lines(ix, xr, lo, hi, _gain(q))
+                _scale_lines(ix, xr, lo, hi, step_gain(q))
         k = nl
         s0 = 3
     for s in range(s0, 13):
@@ -93,7 +94,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
             hi = min(lo + width, nlines)
             if lo < hi:
                 q = base - 8 * g[SUBBLOCK_GAIN + w] - mult * sf[k]
-                _scale_lines(ix, xr, lo, hi, _gain(q))
+                _scale_lines(ix, xr, lo, hi, step_gain(q))
             k += 1
 
 

@@ -1,5 +1,6 @@
-"""Fast checks of the metric functions of tools/evaluate.py and of the reference
-method of tools/reference_bwe.py (no encoding or decoding here)."""
+"""Fast checks of the metric functions of tools/evaluate.py, tools/level_breakdown.py
+and of the reference method of tools/reference_bwe.py (one short encode, for the
+edge power of level_breakdown)."""
 import importlib.util
 import sys
 from pathlib import Path
@@ -198,3 +199,20 @@ def test_level_breakdown_splits_the_energy_by_kind_of_granule():
     for k in ("long, coded band ends low", "start"):
         assert parts[k][1] == pytest.approx(parts[k][2])
     assert parts["start"][2] == pytest.approx(np.sum(truth[3, :, 400:500] ** 2))
+
+
+def test_level_breakdown_edge_power_adds_what_the_quantizer_zeroed():
+    """Against itself as the truth, an encode's edge power is 0 dB as coded and the
+    estimate of the zeroed lines adds to it (64 kbps zeroes many lines there)."""
+    pytest.importorskip("lameenc")
+    import io
+
+    from mp3restore.coefficients import read_coefficients
+
+    lb = _load("level_breakdown")
+    x = noise(3.0)
+    c = read_coefficients(io.BytesIO(ev.encode(np.round(x * 32767).astype(np.int16), SR, **ev.SETTINGS["64k"])))
+    kc = int(ev.measured_cutoff(ev.SETTINGS["64k"]) * 1152 / SR)
+    kept, estimated = lb.edge_power(c, c.mdct.astype(np.float64), kc)
+    assert kept == pytest.approx(0.0, abs=1e-6)
+    assert 0.2 < estimated < 6.0

@@ -193,25 +193,25 @@ def test_envelope_fit_matches_the_power_law():
     slope_true = -9.0
     power = 10 ** ((-40 + slope_true * np.log2((k + 0.5) / 400)) / 10)
     x = (np.sqrt(power) * rng.choice([-1, 1], 576)).astype(np.float32)
-    level, slope, n, noisy = envelope_at(x, 400, np.empty(NB), np.empty(NB))
+    level, slope, n, noisy = envelope_at(x, 400, np.empty(NB), np.empty(NB), np.zeros(576, np.float32))
     assert n == NB
     assert abs(slope - slope_true) < 0.3
     assert abs(level - (-40)) < 0.5
     assert noisy > 0.9  # equal magnitudes: |x| mean squared over mean power is ~1
     x[200:400:7] *= 30  # a few strong peaks: tonal
-    assert envelope_at(x, 400, np.empty(NB), np.empty(NB))[3] < 0.3
+    assert envelope_at(x, 400, np.empty(NB), np.empty(NB), np.zeros(576, np.float32))[3] < 0.3
 
 
 def test_added_lines_recovers_the_spectrum_before_restoration(mp3_128):
-    from mp3restore.decoder import granule_channels
+    from mp3restore.decoder import granule_channels, granule_joint
     from mp3restore.restore import Restorer
 
     c = mp3restore.read_coefficients(mp3_128)
     plan = mp3restore.open(mp3_128).restoration_plan()
     m = c.mdct.copy()
     r = Restorer(plan, c.samplerate, c.channels)
-    r.process(m, c.side_info, c.scalefactors,
-              granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header)), 0)
+    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    r.process(m, c.side_info, c.scalefactors, granule_channels(*frames), granule_joint(*frames), 0)
     assert np.any(m != c.mdct)
     np.testing.assert_array_equal(m - r.added(0, len(m)), c.mdct)
 
@@ -258,7 +258,8 @@ def test_a_steep_top_octave_is_continued_at_its_own_slope():
     m[..., kf:] = 0.0
     plan = Plan(kf * SR / 1152, 20000.0, kf, kt, kf * SR / 1152, 17000.0, True, False, "test")
     r = Restorer(plan, SR, 1)
-    r.process(m, np.zeros((G, 1, 22), np.int32), np.zeros((G, 1, 39), np.int16), np.ones(G, np.int32), 0)
+    r.process(m, np.zeros((G, 1, 22), np.int32), np.zeros((G, 1, 39), np.int16), np.ones(G, np.int32),
+              np.zeros(G, np.int32), 0)
     got = 10 * np.log10(np.mean(m[:, 0, 430:kt].astype(np.float64) ** 2, axis=0))
     want = 10 * np.log10(power[430:kt])
     assert abs(np.mean(got - want)) < 1.5

@@ -14,6 +14,11 @@ order, which keeps lines within a scalefactor band of the same frequency.
 
 `tools/evaluate.py` measures the same error on the decoded audio, for all the
 clips together.  This tool says which granules carry it.
+
+It also prints the power the encode kept just below its cutoff (0.8 to 0.95 of
+it, where restoration's envelope takes its level) over the truth's there, in
+the long granules, as coded and with the estimate of the power the quantizer
+zeroed (``mp3restore.restore.envelope.zero_line_power``) added.
 """
 from __future__ import annotations
 
@@ -48,6 +53,34 @@ def breakdown(restored, truth, block_type, last, kc, kt):
     return out
 
 
+def edge_power(coded, truth, kc):
+    """Power of ``coded`` (a :class:`~mp3restore.coefficients.Coefficients`) in
+    lines ``0.8 kc .. 0.95 kc`` of its long granules (in both encodes) over
+    that of ``truth`` (float[G, C, 576]), as coded and with the quantizer's
+    zeroed power estimated: ``(coded_db, estimated_db)``."""
+    from mp3restore.decoder import granule_channels, granule_joint
+    from mp3restore.restore.envelope import NB, cap_range, zero_line_power
+    from mp3restore.tables.bands import SAMPLE_RATES, SFB_LONG
+
+    sfb = np.array(SFB_LONG[SAMPLE_RATES.index(coded.samplerate)], np.int64)
+    frames = (coded.frame_header, coded.frame_granule, 0, len(coded.frame_header))
+    nch, joint = granule_channels(*frames), granule_joint(*frames)
+    lo, hi = cap_range(kc)
+    miss = np.zeros((2, NB + 1))
+    p_coded = p_miss = p_truth = 0.0
+    for g in range(min(len(truth), len(coded.mdct))):
+        if coded.block_type[g, 0] == 2 or joint[g] & 1:
+            continue
+        x, gi, sf = coded.mdct[g], coded.side_info[g], coded.scalefactors[g]
+        c1 = min(1, x.shape[0] - 1)
+        zero_line_power(x[0], x[c1], nch[g], (joint[g] & 2) != 0, gi[0], gi[c1], sf[0], sf[c1], sfb, kc,
+                        miss[0], miss[1])
+        p_coded += float(np.sum(np.asarray(x[:, lo:hi], np.float64) ** 2))
+        p_miss += float(miss[:x.shape[0], NB].sum())
+        p_truth += float(np.sum(np.asarray(truth[g, :, lo:hi], np.float64) ** 2))
+    return db(p_coded / p_truth), db((p_coded + p_miss) / p_truth)
+
+
 def db(x):
     return 10 * np.log10(x) if x > 0 else float("-inf")
 
@@ -78,6 +111,9 @@ def main(argv=None):
     print(f"{path.stem} {setting}: cutoff {cutoff:.0f} Hz (lines {kc}..{kt}); block types agree with "
           f"the 320k encode in {100 * same:.1f} % of granules")
     print(f"  all granules: restored/truth {db(ta / to):+.1f} dB")
+    kept, estimated = edge_power(coded, truth.mdct, kc)
+    print(f"  just below the cutoff (0.8..0.95 of it, long granules): coded/truth {kept:+.1f} dB, "
+          f"with the quantizer's zeroed power estimated {estimated:+.1f} dB")
     print(f"  {'kind':32s} {'n':>6s} {'restored/truth':>15s} {'share of truth':>15s} {'share of restored':>18s}")
     for kind, (n, a, o) in sorted(parts.items()):
         ratio = f"{db(a / o):+14.1f}" if o > 0 else f"{'(truth 0)':>14s}"

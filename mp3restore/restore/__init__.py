@@ -64,8 +64,11 @@ class Restorer:
         self._filled = None
         self._mdct = None
 
-    def process(self, mdct, gi, sf, coded, first_granule):
+    def process(self, mdct, gi, sf, coded, joint, first_granule):
         """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place.
+
+        ``coded``/``joint``: each granule's coded channels and joint-stereo mode
+        extension (:func:`~mp3restore.decoder.granule_channels`, ``granule_joint``).
 
         Afterwards :meth:`added` gives what was added to these granules."""
         if not self.active or len(mdct) == 0:
@@ -77,7 +80,7 @@ class Restorer:
         if self._filled is None or len(self._filled) < G:
             self._filled = np.empty((G, C, 5), np.int32)
         self._mdct = mdct
-        restore_chunk(mdct, gi, sf, coded, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
+        restore_chunk(mdct, gi, sf, coded, joint, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
                       self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs, self.prev_level,
                       self._filled[:G])
 
@@ -103,7 +106,7 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     bandwidth : float, optional
         Target bandwidth in Hz (default 20 kHz or Nyquist, whichever is lower).
     """
-    from ..decoder import granule_channels
+    from ..decoder import granule_channels, granule_joint
 
     strength, bandwidth = check_options(strength, bandwidth)
     c = coefficients
@@ -113,7 +116,8 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     r = Restorer(plan, c.samplerate, c.channels, strength)
     if not r.active:
         return dataclasses.replace(c, mdct=c.mdct.copy())
-    coded = granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
     r.process(out.mdct, np.ascontiguousarray(c.side_info, dtype=np.int32),
-              np.ascontiguousarray(c.scalefactors, dtype=np.int16), coded, c.first_sample // 576)
+              np.ascontiguousarray(c.scalefactors, dtype=np.int16), granule_channels(*frames),
+              granule_joint(*frames), c.first_sample // 576)
     return out

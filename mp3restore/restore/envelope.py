@@ -1,9 +1,12 @@
 """Restoration, sub-step 2: the spectral envelope of the coded band's top octave
 (level, slope and how noise-like it is), measured per granule and channel, or
-per short window."""
+per short window, with the power the quantizer set to zero added back
+(:func:`zero_line_power`)."""
 import numpy as np
 
 from .._jit import SUMS, njit
+from ..requantize import PRETAB_ARR, step_gain
+from ..sideinfo import GLOBAL_GAIN, PREFLAG, SCALEFAC_SCALE
 
 NB = 4
 
@@ -29,8 +32,103 @@ def _tables(n=577):
 ENV_EDGES, ENV_XC, ENV_LOG2_KF_B = _tables()
 
 
+def _zero_power_table(n=1000):
+    """``E[x**2 | |x| < t] / t**2`` for zero-mean Laplacian lines (the usual model of
+    MDCT coefficients) of which a fraction ``p0 = i / n`` lies below ``t``.
+
+    With ``a = t / b`` (``b`` the Laplacian scale): ``p0 = 1 - exp(-a)`` and the
+    conditional power is ``b**2 (2 - exp(-a) (a**2 + 2 a + 2)) / p0``; it tends
+    to ``t**2 / 3`` (uniform) as ``p0 -> 0`` and to 0 as ``p0 -> 1``."""
+    p0 = np.linspace(0.0, 1.0, n + 1)[1:-1]
+    a = -np.log1p(-p0)
+    e = np.exp(-a)
+    v = (2.0 - e * (a * a + 2.0 * a + 2.0)) / p0 / (a * a)
+    return np.concatenate(([1.0 / 3.0], v, [0.0]))
+
+
+ZERO_POWER = _zero_power_table()
+ZERO_POWER_N = len(ZERO_POWER) - 1
+
+
+@njit(inline="always")
+def cap_range(kf):
+    """Lines ``0.8 kf .. 0.95 kf``: the coded power there caps the envelope's level at ``kf``."""
+    lo = (kf * 4) // 5
+    return lo, max(lo + 1, (kf * 19) // 20)
+
+
+@njit(fastmath=SUMS, inline="always")
+def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
+    """Power the quantizer removed from lines ``kf // 2 .. kf`` of a long
+    granule, summed over the ranges :func:`envelope_at` measures at ``kf``:
+    ``out0``/``out1`` float64[NB + 1] (left/right, or the mono channel in
+    ``out0``): its ``NB`` bands, then the range of its cap.
+
+    A line quantized to zero was below about half a step ``2**(q/4)`` of its
+    band (global gain, scalefactor, preflag; LAME rounds at that point).  At low
+    bit rates most lines near the cutoff are zeroed and the coded band is
+    several dB weaker than the signal was (-3 to -7 dB from 0.8 to 1.0 of the
+    cutoff at 64 kbps): its envelope would put the high band too low.  Assuming
+    Laplacian lines, the fraction of zero lines in a band gives their expected
+    power (:data:`ZERO_POWER`); it is spread evenly over the band's lines.  In
+    mid/side granules the estimate is made on M and S and half of their sum
+    goes to each of left and right.  Bands that are all zero (holes, or silent)
+    add nothing.  ``x0``, ``x1``: the granule's left/right lines (``x1`` unused
+    for mono); ``g``/``sf``: each coded channel's side info and scalefactors.
+    Inlined into its caller: a call costs as much as the work here."""
+    m0 = 2 * (1 + g0[SCALEFAC_SCALE])
+    m1 = 2 * (1 + g1[SCALEFAC_SCALE])
+    out0[:] = 0.0
+    out1[:] = 0.0
+    edges = ENV_EDGES[kf]
+    clo, chi = cap_range(kf)
+    for b in range(22):
+        lo = max(sfb[b], kf // 2)
+        hi = min(sfb[b + 1], kf)
+        if hi <= lo:
+            continue
+        # zero lines of each coded channel: M = 0 exactly when L + R = 0, S when L - R = 0
+        z0 = np.int32(0)
+        z1 = np.int32(0)
+        y0 = x0[lo:hi]
+        y1 = x1[lo:hi]
+        if ms:
+            for k in range(len(y0)):
+                z0 += np.int32(y0[k] + y1[k] == 0.0)
+                z1 += np.int32(y0[k] - y1[k] == 0.0)
+        else:
+            for k in range(len(y0)):
+                z0 += np.int32(y0[k] == 0.0)
+                z1 += np.int32(y1[k] == 0.0)
+        n = hi - lo
+        # expected power of the zero lines: (half a step)**2 * ZERO_POWER[fraction zero], none
+        # when the band has no zero line or no other
+        p0 = 0.0
+        if 0 < z0 < n:
+            s = step_gain(g0[GLOBAL_GAIN] - 210 - m0 * (sf0[b] + g0[PREFLAG] * PRETAB_ARR[b]))
+            p0 = z0 * 0.25 * s * s * ZERO_POWER[np.int64(z0) * ZERO_POWER_N // n]
+        p1 = 0.0
+        if nc == 2 and 0 < z1 < n:
+            s = step_gain(g1[GLOBAL_GAIN] - 210 - m1 * (sf1[b] + g1[PREFLAG] * PRETAB_ARR[b]))
+            p1 = z1 * 0.25 * s * s * ZERO_POWER[np.int64(z1) * ZERO_POWER_N // n]
+        if ms:
+            p0 = p1 = 0.5 * (p0 + p1)
+        if p0 == 0.0 and p1 == 0.0:
+            continue
+        p0 /= n
+        p1 /= n
+        # spread over the band's lines lo..hi: the share falling in each measured range
+        for i in range(NB + 1):
+            ra = edges[i] if i < NB else clo
+            rb = edges[i + 1] if i < NB else chi
+            m = min(hi, rb) - max(lo, ra)
+            if m > 0:
+                out0[i] += p0 * m
+                out1[i] += p1 * m
+
+
 @njit(fastmath=SUMS)
-def envelope_at(x, kf, band_p, band_n):
+def envelope_at(x, kf, band_p, band_n, miss):
     """Level (dB per line, at ``kf``), raw slope, bands used and noisiness of the octave below ``kf``.
 
     ``x``: contiguous lines (a long granule's 576, or one short window's 192,
@@ -40,7 +138,9 @@ def envelope_at(x, kf, band_p, band_n):
     ``kf`` but never above the mean power actually coded just below
     (``0.8 kf .. 0.95 kf``): a fit over an octave that holds a steep fall would
     otherwise put a loud high band above content that had ended.
-    ``band_p``, ``band_n``: scratch float64[NB].
+    ``miss`` float64[NB + 1]: power to add to each band's and to that of the
+    cap's range (the quantizer's zeroed power from :func:`zero_line_power`, or
+    zeros).  ``band_p``, ``band_n``: scratch float64[NB].
 
     Returns ``(level_db, slope_db_per_octave, bands_used, noisiness)``; the
     noisiness is ``mean(|x|)**2 / mean(x**2)`` over the non-zero lines (about
@@ -48,8 +148,7 @@ def envelope_at(x, kf, band_p, band_n):
     like the spectral flatness without a logarithm per line.
     """
     edges = ENV_EDGES[kf]
-    lo = (kf * 4) // 5
-    hi = max(lo + 1, (kf * 19) // 20)
+    lo, hi = cap_range(kf)
     # float32 sums (twice the lanes of float64; a few hundred lines lose nothing that matters in dB)
     s1 = 0.0
     s2 = 0.0
@@ -64,7 +163,7 @@ def envelope_at(x, kf, band_p, band_n):
             bp += v * v
             ba += abs(v)
             bz += np.int32(v != 0.0)
-        band_p[i] = bp
+        band_p[i] = bp + miss[i]
         band_n[i] = len(band)
         s1 += ba
         s2 += bp
@@ -73,6 +172,7 @@ def envelope_at(x, kf, band_p, band_n):
     cap_p = np.float32(0.0)
     for k in range(len(near)):
         cap_p += near[k] * near[k]
+    cap_p += miss[NB]
     # least squares over (log2 of the band centre relative to b, dB)
     sx = 0.0
     sy = 0.0

@@ -3,7 +3,7 @@ import numpy as np
 
 from .._jit import njit
 from ..sideinfo import BLOCK_TYPE
-from .envelope import NB, envelope_at
+from .envelope import NB, envelope_at, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
 from .lines import gather_window, last_nonzero, scatter_window, short_index
@@ -16,11 +16,12 @@ HISTORY = 16  # granules of slope history: the slope is the mean over the long
 
 
 @njit
-def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
+def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
                   slope_hist, hole_runs, prev_level, filled):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
-    ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
+    ``coded``/``joint`` int32[G]: coded channels and joint-stereo mode extension
+    per granule; ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
     stream index of the first granule (seeds the noise); state arrays
     ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule),
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
@@ -43,6 +44,8 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
     band_p = np.empty(NB)
     band_n = np.empty(NB)
     wins = np.empty((3, C, 192), mdct.dtype)
+    miss = np.zeros((2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
+    no_miss = np.zeros(NB + 1, np.float64)
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -74,9 +77,15 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                     if nc == 2:
                         rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
                     n0 = noise_offset(gabs, 0, -1, salt)
+                    if joint[g] & 1:  # intensity stereo: channel 1 holds positions, not steps
+                        miss[:] = 0.0
+                    else:
+                        c1 = min(1, nc - 1)
+                        zero_line_power(mdct[g, 0], mdct[g, c1], nc, (joint[g] & 2) != 0, gi[g, 0], gi[g, c1],
+                                        sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n)
+                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
                         if n >= 2:
                             slope_hist[c, slot] = slope
                         if n == 0:
@@ -103,7 +112,7 @@ def restore_chunk(mdct, gi, sf, coded, gabs0, kc, kt, do_hf, do_holes, strength,
                         slope = 0.0
                         m = 0
                         for w in range(3):
-                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n)
+                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, no_miss)
                             if n > 0:
                                 power += 10.0 ** (level / 10.0)
                                 slope += s

@@ -27,27 +27,28 @@ def scatter_window(src, w, lo, x):
 
 
 @njit
-def last_nonzero(x):
-    """One past the highest non-zero value of ``x`` (0 when all are zero)."""
-    top = len(x)
-    while top >= 16:  # skip zero blocks of 16 (a count, so the test vectorises)
-        blk = x[top - 16:top]
-        nzc = 0
-        for j in range(16):
-            nzc += np.int32(blk[j] != 0.0)
-        if nzc:
-            break
-        top -= 16
-    for k in range(top - 1, -1, -1):
-        if x[k] != 0.0:
-            return k + 1
-    return 0
-
-
-@njit
 def is_zero(x, lo, hi):
     band = x[lo:hi]
     nzc = 0
     for k in range(len(band)):  # a count without early exit: it vectorises
         nzc += np.int32(band[k] != 0.0)
     return nzc == 0
+
+
+@njit(inline="always")
+def _below_zero_blocks(x, top, n):
+    """``top`` lowered past the all-zero blocks of ``n`` values just below it."""
+    while top >= n and is_zero(x, top - n, top):
+        top -= n
+    return top
+
+
+@njit
+def last_nonzero(x):
+    """One past the highest non-zero value of ``x`` (0 when all are zero)."""
+    # skip zero blocks of 64, then of 8: the zero top of a granule is usually a few hundred lines
+    top = _below_zero_blocks(x, _below_zero_blocks(x, len(x), 64), 8)
+    for k in range(top - 1, -1, -1):
+        if x[k] != 0.0:
+            return k + 1
+    return 0
