@@ -115,6 +115,10 @@ def test_an_encode_coded_up_to_the_target_is_left_out_of_the_averages():
     s = ev.summarise(res, ["128k"])
     assert s["averages"]["n_no_high_band"] == 1 and s["n_rows"] == 1
     assert s["averages"]["abslevel_restored"] == 4.0 and s["per_setting"]["128k"]["level_restored"] == 4.0
+    assert s["averages"]["median_level_acted"] == {"128k": 4.0}
+    # the median per setting is over the encodes restoration acted on only
+    res[0]["rows"] += [row(17000.0, -2.0), row(17000.0, 9.0), dict(row(17000.0, -30.0), restore_is_noop=True)]
+    assert ev.summarise(res, ["128k"])["averages"]["median_level_acted"] == {"128k": 4.0}
 
 
 def test_coherence_identical_channels_is_one_and_independent_noise_is_zero():
