@@ -263,3 +263,43 @@ def test_a_steep_top_octave_is_continued_at_its_own_slope():
     got = 10 * np.log10(np.mean(m[:, 0, 430:kt].astype(np.float64) ** 2, axis=0))
     want = 10 * np.log10(power[430:kt])
     assert abs(np.mean(got - want)) < 1.5
+
+
+@pytest.mark.parametrize("passband, bounded", [(522, True), (400, False)])
+def test_the_high_band_starts_no_louder_than_the_zeroed_lines_can_have_been(passband, bounded):
+    """A granule whose coded band ends at kf below the encoder's passband had the lines
+    above quantized to zero, each below half its band's step: the high band starts at no
+    more than step**2 / 12 per line there.  At or above the passband edge (the lines may
+    have been filtered, not quantized) the envelope's own level stands."""
+    from mp3restore.restore import Restorer
+    from mp3restore.restore.plan import Plan
+    from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS
+
+    kf, kt, G = 400, 522, 40
+    k = np.arange(576)
+    rng = np.random.default_rng(7)
+    power = 10 ** ((-40 - 6 * np.log2((k + 0.5) / kf)) / 10)  # -40 dB per line at kf
+    m = (np.sqrt(power) * rng.choice([-1, 1], (G, 1, 576))).astype(np.float32)
+    m[..., kf:] = 0.0
+    gi = np.zeros((G, 1, N_FIELDS), np.int32)
+    gi[..., GLOBAL_GAIN] = 210 - 4 * 14  # step 2**-14 with zero scalefactors: 10 log10(step**2 / 12) = -95.1 dB
+    plan = Plan(kf * SR / 1152, 20000.0, kf + 40, kt, kf * SR / 1152, 17000.0, True, False, "test",
+                passband_line=passband)
+    out = m.copy()
+    Restorer(plan, SR, 1).process(out, gi, np.zeros((G, 1, 39), np.int16), np.ones(G, np.int32),
+                                  np.zeros(G, np.int32), 0)
+    start = 10 * np.log10(np.mean(out[:, 0, kf:kf + 18].astype(np.float64) ** 2))
+    bound = 10 * np.log10((2.0 ** -14) ** 2 / 12)
+    if bounded:
+        assert abs(start - bound) < 1.5
+    else:
+        assert abs(start - (-40)) < 2.0
+
+
+def test_the_passband_is_inside_the_encoders_lowpass(fixtures_dir):
+    """LAME tag lowpass 17 kHz: its filter passes everything below 95 % of that, 16.15 kHz
+    (line 421 at 44.1 kHz), and the measured cutoff (16.5 kHz) is above it."""
+    with mp3restore.open(fixtures_dir / "stereo_joint_cbr128_44100.mp3") as m:
+        p = m.restoration_plan()
+    assert p.expected_hz == 17000.0 and p.cutoff_line > 421
+    assert p.passband_line == 421

@@ -8,7 +8,8 @@ loops, so the comparisons allow for that and nothing more.
 import numpy as np
 import pytest
 
-from mp3restore.restore.envelope import ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, ZERO_POWER, envelope_at, zero_line_power
+from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, ZERO_POWER, envelope_at,
+                                        quantizer_bound_db, zero_line_power)
 from mp3restore.restore.headroom import LIMIT, overshooting_granules
 from mp3restore.restore.highband import fill, fill_windows, source_correlation
 from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
@@ -312,3 +313,28 @@ def test_zero_line_power_recovers_what_a_quantizer_removed():
             zeroed += np.sum(np.where(qx[e[0]:e[NB]] == 0, x[e[0]:e[NB]], 0.0) ** 2)
             est += np.sum(out0[:NB])
         assert abs(10 * np.log10(est / zeroed)) < tol, scale
+
+
+@pytest.mark.parametrize("ms", [False, True])
+def test_quantizer_bound_matches_reference(ms):
+    """Uniform below half the step of the band holding kf: step**2 / 12 per line (M and S averaged)."""
+    sfb = np.array(SFB_LONG[0], np.int64)
+    gs = [np.zeros(N_FIELDS, np.int32) for _ in range(2)]
+    for g, gain, scale, pre in zip(gs, (170, 150), (0, 1), (1, 0)):
+        g[GLOBAL_GAIN], g[SCALEFAC_SCALE], g[PREFLAG] = gain, scale, pre
+    sfs = [RNG.integers(0, 8, 39).astype(np.int16) for _ in range(2)]
+
+    def power(c, b):
+        g = gs[c]
+        q = g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sfs[c][b] + g[PREFLAG] * PRETAB[b])
+        return (2.0 ** (q / 4)) ** 2 / 12
+
+    for kf in (100, int(sfb[17]), int(sfb[17]) + 5, int(sfb[21]) - 1):
+        b = int(np.searchsorted(sfb, kf, side="right")) - 1
+        for c in range(2):
+            want = 10 * np.log10(0.5 * (power(0, b) + power(1, b)) if ms else power(c, b))
+            got = quantizer_bound_db(ms, 2, c, gs[0], gs[1], sfs[0], sfs[1], sfb, kf)
+            assert got == pytest.approx(want, abs=1e-9)
+    assert quantizer_bound_db(ms, 1, 0, gs[0], gs[0], sfs[0], sfs[0], sfb, 200) == pytest.approx(
+        10 * np.log10(power(0, int(np.searchsorted(sfb, 200, side="right")) - 1)), abs=1e-9)
+    assert quantizer_bound_db(ms, 2, 0, gs[0], gs[1], sfs[0], sfs[1], sfb, int(sfb[21])) == 1000.0  # sfb 21: none

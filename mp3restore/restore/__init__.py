@@ -80,9 +80,9 @@ class Restorer:
         if self._filled is None or len(self._filled) < G:
             self._filled = np.empty((G, C, 5), np.int32)
         self._mdct = mdct
-        restore_chunk(mdct, gi, sf, coded, joint, int(first_granule), p.cutoff_line, p.target_line, p.highband, p.holes,
-                      self.strength, SALT, self.sfb_long, self.slope_hist, self.hole_runs, self.prev_level,
-                      self._filled[:G])
+        restore_chunk(mdct, gi, sf, coded, joint, int(first_granule), p.cutoff_line, p.passband_line,
+                      p.target_line, p.highband, p.holes, self.strength, SALT, self.sfb_long, self.slope_hist,
+                      self.hole_runs, self.prev_level, self._filled[:G])
 
     def added(self, a, b):
         """float32[b - a, C, 576]: what the last :meth:`process` added to its granules ``a..b``."""

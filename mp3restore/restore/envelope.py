@@ -129,6 +129,33 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
                 out1[i] += p1 * m
 
 
+@njit
+def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, kf):
+    """The most mean power per line (dB) that the lines just above ``kf``, all
+    quantized to zero, can have had in channel ``c`` (left/right, or mono).
+
+    Each was below half the step ``2**(q/4)`` of the long band holding ``kf``
+    (global gain, scalefactor, preflag); spread uniformly below that they carry
+    ``step**2 / 12`` per line.  In mid/side granules: the mean of M's and S's
+    (both coded channels' side info ``g``/``sf`` are given).  No bound (+1000)
+    in the last band (sfb 21), which has no scalefactor: encoders choose to
+    zero it whatever its content (LAME's sfb21 handling)."""
+    b = 0
+    while b < 21 and sfb[b + 1] <= kf:
+        b += 1
+    if b >= 21:
+        return 1000.0
+    s0 = step_gain(g0[GLOBAL_GAIN] - 210 - 2 * (1 + g0[SCALEFAC_SCALE]) * (sf0[b] + g0[PREFLAG] * PRETAB_ARR[b]))
+    s1 = step_gain(g1[GLOBAL_GAIN] - 210 - 2 * (1 + g1[SCALEFAC_SCALE]) * (sf1[b] + g1[PREFLAG] * PRETAB_ARR[b]))
+    if ms and nc == 2:
+        p = 0.5 * (s0 * s0 + s1 * s1)
+    elif c == 0 or nc == 1:
+        p = s0 * s0
+    else:
+        p = s1 * s1
+    return 10.0 * np.log10(max(p / 12.0, 1e-30))
+
+
 @njit(fastmath=SUMS)
 def envelope_at(x, kf, band_p, band_n, miss):
     """Level (dB per line, at ``kf``), raw slope, bands used and noisiness of the octave below ``kf``.

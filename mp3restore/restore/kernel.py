@@ -3,7 +3,7 @@ import numpy as np
 
 from .._jit import njit
 from ..sideinfo import BLOCK_TYPE
-from .envelope import NB, envelope_at, zero_line_power
+from .envelope import NB, envelope_at, quantizer_bound_db, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
 from .lines import gather_window, last_nonzero, scatter_window, short_index
@@ -16,12 +16,15 @@ HISTORY = 16  # granules of slope history: the slope is the mean over the long
 
 
 @njit
-def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kt, do_hf, do_holes, strength, salt, sfb_long,
+def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes, strength, salt, sfb_long,
                   slope_hist, hole_runs, prev_level, filled):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``coded``/``joint`` int32[G]: coded channels and joint-stereo mode extension
-    per granule; ``kc``/``kt``: stream cutoff and target lines (long scale); ``gabs0``: the
+    per granule; ``kc``/``kt``: stream cutoff and target lines (long scale); ``kp``:
+    the plan's passband line (a long granule whose coded band ends below it had
+    the lines above quantized to zero: its high band starts no louder than they
+    can have been, :func:`~.envelope.quantizer_bound_db`); ``gabs0``: the
     stream index of the first granule (seeds the noise); state arrays
     ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule),
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
@@ -90,6 +93,10 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kt, do_hf, do_holes, st
                             slope_hist[c, slot] = slope
                         if n == 0:
                             continue
+                        if kf < kp and not joint[g] & 1:
+                            c1 = min(1, nc - 1)
+                            level = min(level, quantizer_bound_db((joint[g] & 2) != 0, nc, c, gi[g, 0], gi[g, c1],
+                                                                  sf[g, 0], sf[g, c1], sfb_long, kf))
                         level_seen[c] = level
                         if bt == 1:
                             level = min(level, prev_level[c])

@@ -34,6 +34,9 @@ CLIFF_RATIO = 0.8
 # 5-15 dB over that distance)
 INNER_CLIFF_DB = -30.0
 DEFAULT_BANDWIDTH = 20000.0
+# below this fraction of the encoder's lowpass its filter passes the signal unchanged
+# (LAME's transition band spans about the top 3 %): a line zeroed there was quantized to zero
+PASSBAND = 0.95
 
 
 def expected_lowpass(kbps, channels):
@@ -62,6 +65,9 @@ class Plan:
     reason: str
     holes_found: int = 0  # zeroed bands between non-zero neighbours in the lookahead (long blocks)
     lookahead_granules: int = 0
+    # below this line (and the cutoff) a granule's zeroed lines were quantized to zero, not
+    # filtered: PASSBAND x the encoder's lowpass (the LAME tag's, else expected at the bit rate)
+    passband_line: int = 0
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -144,7 +150,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
 
     def plan(highband, holes, reason):
         return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
-                    holes_found if holes else 0, len(mdct))
+                    holes_found if holes else 0, len(mdct), min(cutoff_line, hz_to_line(PASSBAND * expected, sr)))
 
     if m < 0:
         return plan(False, False, "too little non-silent audio to measure the coded band")
