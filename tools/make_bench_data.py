@@ -12,6 +12,9 @@ file                   what                                    lame options
 =====================  ======================================  =============
 ``30s_cbr128.mp3``     first 30 s of the signal                ``-b 128``
 ``30s_vbr2.mp3``       first 30 s of the signal                ``-V 2``
+``30s_cbr64.mp3``      first 30 s of the signal, 44.1 kHz      ``-b 64 --resample 44.1``
+                       kept (restoration's heaviest case: it
+                       fills 11 to 20 kHz)
 ``10min_cbr128.mp3``   first 10 minutes                        ``-b 128``
 ``60min_cbr128.mp3``   first 60 minutes (only with ``--long``;  ``-b 128``
                        for the memory benchmark)
@@ -64,6 +67,7 @@ BPM = 112.0
 FILES = {
     "30s_cbr128.mp3": (30, ["-b", "128"], False),
     "30s_vbr2.mp3": (30, ["-V", "2"], False),
+    "30s_cbr64.mp3": (30, ["-b", "64", "--resample", "44.1"], False),
     "10min_cbr128.mp3": (600, ["-b", "128"], False),
     "60min_cbr128.mp3": (3600, ["-b", "128"], True),
 }
