@@ -28,6 +28,13 @@ GAIN = np.exp2((np.arange(1024, dtype=np.float64) - GAIN_OFFSET) * 0.25)
 
 
 @njit
+def long_band_q(g, sf, b):
+    """The gain exponent ``q`` of long band ``b`` of a granule/channel (side info ``g``,
+    scalefactors ``sf``): see the module docstring."""
+    return g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB_ARR[b])
+
+
+@njit
 def step_gain(q):
     """``2**(q / 4)``, the requantization gain: the size of a step of 1 in ``|is|**(4/3)``."""
     i = q + GAIN_OFFSET

@@ -705,6 +705,13 @@ def git_state() -> str:
         return "unknown"
 
 
+def cutoffs_text(by_ch: dict) -> str:
+    """The measured cutoffs of each setting (stereo, then mono when measured) as one line."""
+    def one(cut):
+        return ", ".join(f"{s} {c:.0f} Hz" for s, c in cut.items())
+    return one(by_ch[2]) + (f"; mono: {one(by_ch[1])}" if 1 in by_ch else "")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("originals", type=Path)
@@ -751,9 +758,7 @@ def main(argv=None):
     channel_counts = sorted(set(channels.values()) | {2})  # 2: the click train
     by_ch = {ch: {s: measured_cutoff(SETTINGS[s], channels=ch) for s in settings} for ch in channel_counts}
     cutoffs = by_ch[2]
-    print("coded bandwidth per setting (white-noise probe): "
-          + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items())
-          + ("; mono: " + ", ".join(f"{s} {c:.0f} Hz" for s, c in by_ch[1].items()) if 1 in by_ch else ""), flush=True)
+    print("coded bandwidth per setting (white-noise probe): " + cutoffs_text(by_ch), flush=True)
 
     workers = max(1, min(2, args.workers))
     ctx = multiprocessing.get_context("spawn")
@@ -784,8 +789,7 @@ def main(argv=None):
         + ("; **quick run**" if args.quick else ""),
         "* encoder: lameenc (bundled LAME), quality 2; 64k/96k with the output rate forced to 44.1 kHz; V5 = VBR mtrh quality 5. "
         "lameenc writes no LAME tag: decodes are aligned by cross-correlation (delay column).",
-        "* cutoff per setting (white-noise probe): " + ", ".join(f"{s} {c:.0f} Hz" for s, c in cutoffs.items())
-        + ("; mono: " + ", ".join(f"{s} {c:.0f} Hz" for s, c in by_ch[1].items()) if 1 in by_ch else ""),
+        "* cutoff per setting (white-noise probe): " + cutoffs_text(by_ch),
         "* LSD: NU-Wave 2 definition (Hann 2048, hop 512, log10 power clamped at 1e-8, unnormalised STFT, RMS over bins, "
         "mean over frames and channels). HF = bins from the cutoff up, LF = below, seam = +-1 kHz around it.",
         "* reference = `tools/reference_bwe.py` on the plain decode (blind cutoff, octave copy-up, linear log-envelope extrapolation).",

@@ -5,8 +5,7 @@ per short window, with the power the quantizer set to zero added back
 import numpy as np
 
 from .._jit import SUMS, njit
-from ..requantize import PRETAB_ARR, step_gain
-from ..sideinfo import GLOBAL_GAIN, PREFLAG, SCALEFAC_SCALE
+from ..requantize import long_band_q, step_gain
 
 NB = 4
 
@@ -78,8 +77,6 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
     add nothing.  ``x0``, ``x1``: the granule's left/right lines (``x1`` unused
     for mono); ``g``/``sf``: each coded channel's side info and scalefactors.
     Inlined into its caller: a call costs as much as the work here."""
-    m0 = 2 * (1 + g0[SCALEFAC_SCALE])
-    m1 = 2 * (1 + g1[SCALEFAC_SCALE])
     out0[:] = 0.0
     out1[:] = 0.0
     edges = ENV_EDGES[kf]
@@ -107,11 +104,11 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
         # when the band has no zero line or no other
         p0 = 0.0
         if 0 < z0 < n:
-            s = step_gain(g0[GLOBAL_GAIN] - 210 - m0 * (sf0[b] + g0[PREFLAG] * PRETAB_ARR[b]))
+            s = step_gain(long_band_q(g0, sf0, b))
             p0 = z0 * 0.25 * s * s * ZERO_POWER[np.int64(z0) * ZERO_POWER_N // n]
         p1 = 0.0
         if nc == 2 and 0 < z1 < n:
-            s = step_gain(g1[GLOBAL_GAIN] - 210 - m1 * (sf1[b] + g1[PREFLAG] * PRETAB_ARR[b]))
+            s = step_gain(long_band_q(g1, sf1, b))
             p1 = z1 * 0.25 * s * s * ZERO_POWER[np.int64(z1) * ZERO_POWER_N // n]
         if ms:
             p0 = p1 = 0.5 * (p0 + p1)
@@ -145,8 +142,8 @@ def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, kf):
         b += 1
     if b >= 21:
         return 1000.0
-    s0 = step_gain(g0[GLOBAL_GAIN] - 210 - 2 * (1 + g0[SCALEFAC_SCALE]) * (sf0[b] + g0[PREFLAG] * PRETAB_ARR[b]))
-    s1 = step_gain(g1[GLOBAL_GAIN] - 210 - 2 * (1 + g1[SCALEFAC_SCALE]) * (sf1[b] + g1[PREFLAG] * PRETAB_ARR[b]))
+    s0 = step_gain(long_band_q(g0, sf0, b))
+    s1 = step_gain(long_band_q(g1, sf1, b))
     if ms and nc == 2:
         p = 0.5 * (s0 * s0 + s1 * s1)
     elif c == 0 or nc == 1:

@@ -12,8 +12,7 @@ intentionally silent and left alone.
 import numpy as np
 
 from .._jit import SUMS, njit
-from ..requantize import PRETAB_ARR
-from ..sideinfo import GLOBAL_GAIN, PREFLAG, SCALEFAC_SCALE
+from ..requantize import long_band_q
 from .lines import is_zero
 from .noise import NOISE, noise_offset
 
@@ -43,7 +42,6 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
         zero = sfb[b] >= kl or is_zero(x, sfb[b], min(kl, sfb[b + 1]))
         pw[b] = 0.0 if zero else -1.0
         runs[b] = min(runs[b] + 1, RUN_MAX + 1) if zero else 0
-    mult = 2 * (1 + g[SCALEFAC_SCALE])
     mask = 0
     noff = -1
     for b in range(1, 21):
@@ -65,7 +63,7 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
             if pw[j] < 0.0:
                 pw[j] = band_power(x, sfb[j], sfb[j + 1])
         level = 0.5 * (10.0 * np.log10(pw[lo]) + 10.0 * np.log10(pw[hi])) - HOLE_DB
-        q = g[GLOBAL_GAIN] - 210 - mult * (sf[b] + g[PREFLAG] * PRETAB_ARR[b])
+        q = long_band_q(g, sf, b)
         cap = 10.0 * np.log10(CAP) + 10.0 * np.log10(2.0) * q / 2.0  # 10log10(CAP * step^2)
         level = min(level, cap)
         amp = 10.0 ** (level / 20.0) * strength

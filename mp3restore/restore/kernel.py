@@ -80,12 +80,15 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                     if nc == 2:
                         rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
                     n0 = noise_offset(gabs, 0, -1, salt)
-                    if joint[g] & 1:  # intensity stereo: channel 1 holds positions, not steps
-                        miss[:] = 0.0
-                    else:
-                        c1 = min(1, nc - 1)
-                        zero_line_power(mdct[g, 0], mdct[g, c1], nc, (joint[g] & 2) != 0, gi[g, 0], gi[g, c1],
+                    # the quantizer's steps: not in intensity granules (channel 1 holds positions)
+                    steps = (joint[g] & 1) == 0
+                    ms = (joint[g] & 2) != 0
+                    c1 = min(1, nc - 1)
+                    if steps:
+                        zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
                                         sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
+                    else:
+                        miss[:] = 0.0
                     for c in range(nc):
                         x = mdct[g, c]
                         level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
@@ -93,10 +96,9 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                             slope_hist[c, slot] = slope
                         if n == 0:
                             continue
-                        if kf < kp and not joint[g] & 1:
-                            c1 = min(1, nc - 1)
-                            level = min(level, quantizer_bound_db((joint[g] & 2) != 0, nc, c, gi[g, 0], gi[g, c1],
-                                                                  sf[g, 0], sf[g, c1], sfb_long, kf))
+                        if kf < kp and steps:
+                            level = min(level, quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
+                                                                  sf[g, c1], sfb_long, kf))
                         level_seen[c] = level
                         if bt == 1:
                             level = min(level, prev_level[c])
