@@ -15,6 +15,7 @@ from mp3restore.restore.highband import fill, fill_windows, source_correlation
 from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
 from mp3restore.restore.lines import gather_window, is_zero, last_nonzero, scatter_window
 from mp3restore.restore.noise import NOISE, NOISE_N, noise_offset
+from mp3restore.restore.plan import count_holes, long_line_power, measured_cutoff_line
 from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS, PREFLAG, SCALEFAC_SCALE
 from mp3restore.tables.bands import SFB_LONG
 
@@ -338,3 +339,29 @@ def test_quantizer_bound_matches_reference(ms):
     assert quantizer_bound_db(ms, 1, 0, gs[0], gs[0], sfs[0], sfs[0], sfb, 200) == pytest.approx(
         10 * np.log10(power(0, int(np.searchsorted(sfb, 200, side="right")) - 1)), abs=1e-9)
     assert quantizer_bound_db(ms, 2, 0, gs[0], gs[1], sfs[0], sfs[1], sfb, int(sfb[21])) == 1000.0  # sfb 21: none
+
+
+def test_plan_lookahead_helpers_match_numpy():
+    """The plan's statistics (jitted or hand-rolled for speed) against the numpy they replace."""
+    rng = np.random.default_rng(3)
+    for n in range(1, 60):
+        last = rng.integers(0, 576, (n, 2))
+        bt = rng.integers(0, 3, (n, 2)).astype(np.int32)
+        use = (bt != 2) & (last > 0)
+        assert measured_cutoff_line(last, bt) == (int(np.percentile(last[use], 90)) if use.sum() >= 8 else -1)
+        nz = rng.random((n, 2, 22)) < rng.random()
+        e = nz[bt != 2]
+        left = np.zeros_like(e)
+        right = np.zeros_like(e)
+        left[:, 1:] |= e[:, :-1]
+        left[:, 2:] |= e[:, :-2]
+        right[:, :-1] |= e[:, 1:]
+        right[:, :-2] |= e[:, 2:]
+        assert count_holes(nz, bt) == np.count_nonzero(~e & left & right)
+        mdct = rng.standard_normal((n, 2, 576)).astype(np.float32)
+        out = np.empty(150)
+        m = long_line_power(mdct, bt, 200, 350, out)
+        assert m == np.count_nonzero(bt != 2)
+        if m:
+            np.testing.assert_allclose(out, np.mean(mdct[:, :, 200:350][bt != 2].astype(np.float64) ** 2, axis=0),
+                                       rtol=1e-12)

@@ -90,7 +90,7 @@ class Headroom:
         C = pcm.shape[1]
         if G == 0:
             return
-        over = np.zeros(G, np.bool_)
+        over = np.empty(G, np.bool_)
         if overshooting_granules(pcm, LIMIT, over):
             k = len(self.tail)
             # runs of overshooting granules, each synthesized from two granules before it
@@ -118,7 +118,13 @@ class Headroom:
                 g = e
         # the last two granules (with those of the chunk before when this one has fewer)
         a = max(0, G - 2)
-        self.tail = np.concatenate([self.tail, added(a, G)])[-2:]
-        self.tail_bt = np.concatenate([self.tail_bt, block_type[a:]])[-2:]
-        self.tail_mx = np.concatenate([self.tail_mx, mixed[a:]])[-2:]
-        self.tail_coded = np.concatenate([self.tail_coded, coded[a:]])[-2:]
+        if G >= 2:
+            self.tail = added(a, G)
+            self.tail_bt = block_type[a:].copy()
+            self.tail_mx = mixed[a:].copy()
+            self.tail_coded = coded[a:].copy()
+        else:
+            self.tail = np.concatenate([self.tail, added(a, G)])[-2:]
+            self.tail_bt = np.concatenate([self.tail_bt, block_type[a:]])[-2:]
+            self.tail_mx = np.concatenate([self.tail_mx, mixed[a:]])[-2:]
+            self.tail_coded = np.concatenate([self.tail_coded, coded[a:]])[-2:]

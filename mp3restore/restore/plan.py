@@ -89,10 +89,37 @@ def lookahead_stats(mdct, sfb_long, last, band_nz):
 
 def measured_cutoff_line(last, block_type):
     """p90 of the highest non-zero line of non-silent long-block granules, or -1."""
-    use = (block_type != 2) & (last > 0)
-    if use.sum() < 8:
+    v = np.sort(last[(block_type != 2) & (last > 0)])
+    n = len(v)
+    if n < 8:
         return -1
-    return int(np.percentile(last[use], 90))
+    # np.percentile(v, 90) (linear), without its ~0.1 ms of overhead per call
+    pos = (n - 1) * 0.9
+    i = int(pos)
+    t = pos - i
+    a = float(v[i])
+    b = float(v[min(i + 1, n - 1)])
+    return int(a + (b - a) * t if t < 0.5 else b - (b - a) * (1.0 - t))
+
+
+@njit
+def long_line_power(mdct, block_type, a, b, out):
+    """``out[k - a]``: mean over the long-block granule-channels of ``mdct[G, C, 576]``
+    of line ``k``'s power, ``k`` in ``a..b``; returns how many there were."""
+    out[:] = 0.0
+    n = 0
+    for g in range(mdct.shape[0]):
+        for c in range(mdct.shape[1]):
+            if block_type[g, c] == 2:
+                continue
+            n += 1
+            x = mdct[g, c, a:b]
+            for k in range(b - a):
+                v = np.float64(x[k])
+                out[k] += v * v
+    if n:
+        out /= n
+    return n
 
 
 def inner_drop_db(mdct, block_type, cutoff_line):
@@ -100,10 +127,9 @@ def inner_drop_db(mdct, block_type, cutoff_line):
     if cutoff_line < 20:
         return 0.0
     a = int(0.45 * cutoff_line)
-    x = mdct[:, :, a:int(0.95 * cutoff_line)][block_type != 2]  # [granule-channels, lines]
-    if len(x) == 0:
+    p = np.empty(int(0.95 * cutoff_line) - a)
+    if long_line_power(mdct, block_type, a, int(0.95 * cutoff_line), p) == 0:
         return 0.0
-    p = np.mean(x.astype(np.float64) ** 2, axis=0)
     top = p[int(0.8 * cutoff_line) - a:].mean()
     below = p[:int(0.65 * cutoff_line) - a].mean()
     if below <= 0.0:
@@ -111,18 +137,19 @@ def inner_drop_db(mdct, block_type, cutoff_line):
     return float(10 * np.log10(max(top, 1e-30) / below))
 
 
+@njit
 def count_holes(band_nz, block_type):
     """Zeroed long bands with non-zero bands on both sides (within two), below the last non-zero line."""
-    e = band_nz[block_type != 2]  # [n, 22]
-    if len(e) == 0:
-        return 0
-    left = np.zeros_like(e)
-    right = np.zeros_like(e)
-    left[..., 1:] |= e[..., :-1]
-    left[..., 2:] |= e[..., :-2]
-    right[..., :-1] |= e[..., 1:]
-    right[..., :-2] |= e[..., 2:]
-    return int(np.count_nonzero(~e & left & right))
+    n = 0
+    for g in range(band_nz.shape[0]):
+        for c in range(band_nz.shape[1]):
+            if block_type[g, c] == 2:
+                continue
+            e = band_nz[g, c]
+            for b in range(1, 21):
+                if not e[b] and (e[b - 1] or (b >= 2 and e[b - 2])) and (e[b + 1] or (b <= 19 and e[b + 2])):
+                    n += 1
+    return n
 
 
 def make_plan(info, mdct, block_type, *, bandwidth=None):
@@ -146,7 +173,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
         cutoff = measured
     cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
 
-    holes_found = count_holes(band_nz, block_type)
+    holes_found = count_holes(band_nz, np.ascontiguousarray(block_type, np.int32))
 
     def plan(highband, holes, reason):
         return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
@@ -159,7 +186,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     if measured < CLIFF_RATIO * min(expected, target):
         return plan(False, False, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
                                   "keeps at this bit rate: band-limited at the source, left alone")
-    drop = inner_drop_db(mdct, block_type, cutoff_line)
+    drop = inner_drop_db(mdct, np.ascontiguousarray(block_type, np.int32), cutoff_line)
     if drop < INNER_CLIFF_DB:
         return plan(False, False, f"the spectrum falls {-drop:.0f} dB inside the coded band: the content ended "
                                   "below the cutoff (band-limited at the source), left alone")
