@@ -16,6 +16,7 @@ def _load(name):
         sys.path.insert(0, str(TOOLS))
     spec = importlib.util.spec_from_file_location(f"_eval_{name}", TOOLS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
@@ -220,3 +221,13 @@ def test_level_breakdown_edge_power_adds_what_the_quantizer_zeroed():
     kept, estimated = lb.edge_power(c, c.mdct.astype(np.float64), kc)
     assert kept == pytest.approx(0.0, abs=1e-6)
     assert 0.2 < estimated < 6.0
+
+
+def test_bench_restoration_overhead_is_the_median_per_round_ratio():
+    bench = _load("bench")
+    plain = bench.Row("mp3restore plain", times=[1.0, 2.0, 1.0, 4.0])
+    restored = bench.Row("mp3restore restored", times=[1.2, 2.6, 1.1, 4.0])  # +20, +30, +10, +0 %
+    rows = {"mp3restore plain": plain, "mp3restore restored": restored}
+    (line,) = bench.restoration_overhead([("a.mp3", 30.0, rows)])
+    assert line == "a.mp3 +15.0% (minima +10.0%)"
+    assert bench.restoration_overhead([("b.mp3", 30.0, {"mp3restore plain": plain})]) == []

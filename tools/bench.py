@@ -514,6 +514,20 @@ def decoder_table(results: list[tuple[str, float | None, dict[str, Row]]]) -> tu
     return head, rows
 
 
+def restoration_overhead(results) -> list[str]:
+    """Per file, what restoration adds to the plain decode: the median over rounds of
+    ``restored / plain - 1`` (the two run in the same round, so drift between rounds
+    cancels), and the same of the minima.  The target is at most 25 %."""
+    out = []
+    for fname, _dur, rs in results:
+        p, r = rs.get("mp3restore plain"), rs.get("mp3restore restored")
+        if not (p and r and p.times and len(p.times) == len(r.times)):
+            continue
+        per_round = statistics.median(b / a - 1.0 for a, b in zip(p.times, r.times))
+        out.append(f"{fname} {100 * per_round:+.1f}% (minima {100 * (min(r.times) / min(p.times) - 1):+.1f}%)")
+    return out
+
+
 def cli_table(rows) -> tuple[list[str], list[list[str]]]:
     head = ["command", "median s", "min s", "speed vs ffmpeg"]
     tff = None
@@ -683,6 +697,10 @@ def main(argv=None) -> int:
                      + ", ".join(memory_only) + ".")
     if sizes:
         notes.append("float32 output arrays (gapless length): " + ", ".join(sizes) + ".")
+    overhead = restoration_overhead(results)
+    if overhead:
+        notes.append("restoration overhead (restored / plain - 1, median over rounds; target <= 25%): "
+                     + ", ".join(overhead) + ".")
     print()
     print("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()))
     print()
