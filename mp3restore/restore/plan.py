@@ -161,6 +161,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     from ..tables.bands import SAMPLE_RATES, SFB_LONG
 
     G, C = mdct.shape[:2]
+    block_type = np.ascontiguousarray(block_type, np.int32)  # [G, C]
     last = np.zeros((G, C), np.int64)
     band_nz = np.zeros((G, C, 22), np.bool_)
     if G:
@@ -173,7 +174,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
         cutoff = measured
     cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
 
-    holes_found = count_holes(band_nz, np.ascontiguousarray(block_type, np.int32))
+    holes_found = count_holes(band_nz, block_type)
 
     def plan(highband, holes, reason):
         return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
@@ -186,7 +187,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     if measured < CLIFF_RATIO * min(expected, target):
         return plan(False, False, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
                                   "keeps at this bit rate: band-limited at the source, left alone")
-    drop = inner_drop_db(mdct, np.ascontiguousarray(block_type, np.int32), cutoff_line)
+    drop = inner_drop_db(mdct, block_type, cutoff_line)
     if drop < INNER_CLIFF_DB:
         return plan(False, False, f"the spectrum falls {-drop:.0f} dB inside the coded band: the content ended "
                                   "below the cutoff (band-limited at the source), left alone")
