@@ -15,6 +15,9 @@ file                   what                                    lame options
 ``30s_cbr64.mp3``      first 30 s of the signal, 44.1 kHz      ``-b 64 --resample 44.1``
                        kept (restoration's heaviest case: it
                        fills 11 to 20 kHz)
+``30s_cbr64_24k.mp3``  first 30 s of the signal, LAME's own    ``-b 64``
+                       choice of 24 kHz (what ``lame -b 64``
+                       writes; restoration fills 11 to 12 kHz)
 ``10min_cbr128.mp3``   first 10 minutes                        ``-b 128``
 ``60min_cbr128.mp3``   first 60 minutes (only with ``--long``;  ``-b 128``
                        for the memory benchmark)
@@ -68,6 +71,7 @@ FILES = {
     "30s_cbr128.mp3": (30, ["-b", "128"], False),
     "30s_vbr2.mp3": (30, ["-V", "2"], False),
     "30s_cbr64.mp3": (30, ["-b", "64", "--resample", "44.1"], False),
+    "30s_cbr64_24k.mp3": (30, ["-b", "64"], False),
     "10min_cbr128.mp3": (600, ["-b", "128"], False),
     "60min_cbr128.mp3": (3600, ["-b", "128"], True),
 }
