@@ -39,7 +39,10 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
     (band powers, computed only for the neighbours of holes; -1: not yet).
     Returns the bit mask of the bands filled."""
     for b in range(22):
-        zero = sfb[b] >= kl or is_zero(x, sfb[b], min(kl, sfb[b + 1]))
+        lo = sfb[b]
+        hi = min(kl, sfb[b + 1])
+        # a band's end lines settle most bands without the full count
+        zero = lo >= kl or (x[lo] == 0.0 and x[hi - 1] == 0.0 and is_zero(x, lo, hi))
         pw[b] = 0.0 if zero else -1.0
         runs[b] = min(runs[b] + 1, RUN_MAX + 1) if zero else 0
     mask = 0
