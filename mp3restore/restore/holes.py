@@ -65,11 +65,11 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
         for j in (lo, hi):
             if pw[j] < 0.0:
                 pw[j] = band_power(x, sfb[j], sfb[j + 1])
-        level = 0.5 * (10.0 * np.log10(pw[lo]) + 10.0 * np.log10(pw[hi])) - HOLE_DB
+        level = 5.0 * np.log10(pw[lo] * pw[hi]) - HOLE_DB  # the mean of the two levels, one log
         q = long_band_q(g, sf, b)
         cap = 10.0 * np.log10(CAP) + 10.0 * np.log10(2.0) * q / 2.0  # 10log10(CAP * step^2)
         level = min(level, cap)
-        amp = 10.0 ** (level / 20.0) * strength
+        amp = np.exp(level * (np.log(10.0) / 20.0)) * strength  # 10 ** (level / 20)
         if noff < 0:
             noff = noise_offset(gabs, c, HOLES_STREAM, salt)
         for k in range(sfb[b], sfb[b + 1]):
