@@ -342,18 +342,29 @@ class SynthState:
         synthesize_granules(mdct, block_type, mixed, coded, self.overlap, self.ring, self.newest, pcm, 0)
 
 
+@njit
+def _per_granule(headers, gr_start, f0, f1, joint):
+    out = np.empty(gr_start[f1] - gr_start[f0], np.int32)
+    for f in range(f0, f1):
+        h = headers[f]
+        if joint:
+            v = hdr_mode_ext(h) if hdr_mode(h) == 1 else 0
+        else:
+            v = hdr_channels(h)
+        for i in range(gr_start[f] - gr_start[f0], gr_start[f + 1] - gr_start[f0]):
+            out[i] = v
+    return out
+
+
 def granule_channels(headers, gr_start, f0, f1):
     """Coded channel count of each granule of frames ``f0..f1`` (int32[G])."""
-    nch = np.where((headers[f0:f1] >> 6) & 3 == 3, 1, 2).astype(np.int32)
-    return np.repeat(nch, np.diff(gr_start[f0:f1 + 1]))
+    return _per_granule(headers, gr_start, f0, f1, False)
 
 
 def granule_joint(headers, gr_start, f0, f1):
     """Joint-stereo mode extension of each granule of frames ``f0..f1`` (int32[G]):
     bit 2 mid/side, bit 1 intensity; 0 for other modes."""
-    h = headers[f0:f1]
-    ext = np.where((h >> 6) & 3 == 1, (h >> 4) & 3, 0).astype(np.int32)
-    return np.repeat(ext, np.diff(gr_start[f0:f1 + 1]))
+    return _per_granule(headers, gr_start, f0, f1, True)
 
 
 class FrameDecoder:

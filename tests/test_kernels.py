@@ -1000,3 +1000,21 @@ def test_channel_1_starts_at_channel_0s_part2_3_length_boundary():
     g = int(c.frame_granule[127])
     for ch in range(2):
         np.testing.assert_allclose(c.mdct[g, ch], ref[127]["mdct"][0][ch], rtol=1e-5, atol=1e-9)
+
+
+def test_granule_channels_and_joint_match_numpy():
+    """Per-granule coded channels and joint-stereo mode extension, against numpy on headers of
+    every mode (mono, stereo, joint stereo with each extension, dual channel) and 1 or 2 granules
+    per frame."""
+    from mp3restore.decoder import granule_channels, granule_joint
+
+    rng = np.random.default_rng(5)
+    headers = (rng.integers(0, 4, 50) << 6 | rng.integers(0, 4, 50) << 4 | 0xFFFB0000).astype(np.int64)
+    gr_start = np.concatenate(([0], np.cumsum(rng.integers(1, 3, 50)))).astype(np.int64)
+    for a, b in ((0, 50), (7, 8), (10, 31), (5, 5)):
+        h = headers[a:b].astype(np.int64)
+        rep = np.diff(gr_start[a:b + 1])
+        np.testing.assert_array_equal(granule_channels(headers, gr_start, a, b),
+                                      np.repeat(np.where((h >> 6) & 3 == 3, 1, 2), rep))
+        np.testing.assert_array_equal(granule_joint(headers, gr_start, a, b),
+                                      np.repeat(np.where((h >> 6) & 3 == 1, (h >> 4) & 3, 0), rep))
