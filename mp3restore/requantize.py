@@ -35,6 +35,13 @@ def long_band_q(g, sf, b):
 
 
 @njit
+def short_band_q(g, sf_k, w):
+    """The gain exponent ``q`` of a short band in window ``w`` whose scalefactor is ``sf_k``
+    (side info ``g``): see the module docstring."""
+    return g[GLOBAL_GAIN] - 210 - 8 * g[SUBBLOCK_GAIN + w] - 2 * (1 + g[SCALEFAC_SCALE]) * sf_k
+
+
+@njit
 def step_gain(q):
     """``2**(q / 4)``, the requantization gain: the size of a step of 1 in ``|is|**(4/3)``."""
     i = q + GAIN_OFFSET

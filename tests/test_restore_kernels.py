@@ -8,7 +8,7 @@ loops, so the comparisons allow for that and nothing more.
 import numpy as np
 import pytest
 
-from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, ZERO_POWER, envelope_at,
+from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, ZERO_POWER, band_q, envelope_at,
                                         quantizer_bound_db, zero_line_power)
 from mp3restore.restore.headroom import LIMIT, overshooting_granules
 from mp3restore.restore.highband import fill, fill_windows, source_correlation
@@ -16,8 +16,8 @@ from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
 from mp3restore.restore.lines import gather_window, is_zero, last_nonzero, scatter_window
 from mp3restore.restore.noise import NOISE, NOISE_N, noise_offset
 from mp3restore.restore.plan import count_holes, long_line_power, measured_cutoff_line
-from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS, PREFLAG, SCALEFAC_SCALE
-from mp3restore.tables.bands import SFB_LONG
+from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS, PREFLAG, SCALEFAC_SCALE, SUBBLOCK_GAIN
+from mp3restore.tables.bands import SFB_LONG, SFB_SHORT
 
 RNG = np.random.default_rng(2024)
 PRETAB = [0] * 11 + [1, 1, 1, 1, 2, 2, 3, 3, 3, 2, 0]  # ISO/IEC 11172-3 Table B.6
@@ -240,13 +240,24 @@ def test_overshooting_granules_matches_reference():
     assert n == 2 == ref.sum()
 
 
-def zero_power_reference(v, g, sf, b):
+def long_q(g, sf, b):
+    return g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB[b])
+
+
+def short_q(g, sf, b, w, nl=0):
+    """ISO/IEC 11172-3 2.4.3.4.7.1 for short window ``w``; scalefactors stored band by band,
+    three windows each, after the ``nl`` long bands of a mixed block."""
+    k = 3 * b + w if nl == 0 else nl + 3 * (b - 3) + w
+    return g[GLOBAL_GAIN] - 210 - 8 * g[SUBBLOCK_GAIN + w] - 2 * (1 + g[SCALEFAC_SCALE]) * sf[k]
+
+
+def zero_power_reference(v, q):
     """Laplacian lines: ``p0 = 1 - exp(-t/s)`` solved for the scale ``s``, then the
-    power of a Laplacian truncated to ``|x| < t`` by numerical integration."""
+    power of a Laplacian truncated to ``|x| < t`` (``t`` half the step ``2**(q/4)``)
+    by numerical integration."""
     z, n = int(np.sum(v == 0)), len(v)
     if z in (0, n):
         return 0.0
-    q = g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB[b])
     t = 0.5 * 2.0 ** (q / 4)
     s = -t / np.log(1 - z / n)
     u = np.linspace(0, t, 20001)
@@ -272,14 +283,14 @@ def test_zero_line_power_matches_reference(ms):
         g[GLOBAL_GAIN], g[SCALEFAC_SCALE], g[PREFLAG] = gain, 1, 1
     sfs = [RNG.integers(0, 6, 39).astype(np.int16) for _ in range(2)]
     out = np.full((2, NB + 1), 7.0)
-    zero_line_power(left.astype(np.float32), right.astype(np.float32), 2, ms, gs[0], gs[1], sfs[0], sfs[1], sfb, kf,
+    zero_line_power(left.astype(np.float32), right.astype(np.float32), 2, ms, gs[0], gs[1], sfs[0], sfs[1], sfb, -1, 0, kf,
                     out[0], out[1])
     per_line = np.zeros((2, 576))
     for b in range(22):
         lo, hi = max(sfb[b], kf // 2), min(sfb[b + 1], kf)
         if hi <= lo:
             continue
-        p = [zero_power_reference(coded[c][lo:hi], gs[c], sfs[c], b) / (hi - lo) for c in range(2)]
+        p = [zero_power_reference(coded[c][lo:hi], long_q(gs[c], sfs[c], b)) / (hi - lo) for c in range(2)]
         if ms:
             p = [0.5 * (p[0] + p[1])] * 2
         per_line[:, lo:hi] = np.array(p)[:, None]
@@ -310,7 +321,7 @@ def test_zero_line_power_recovers_what_a_quantizer_removed():
             x = RNG.laplace(0, scale, 576)
             x[kf:] = 0
             qx = (np.sign(x) * np.floor(np.abs(x) ** 0.75 + 0.4054) ** (4 / 3)).astype(np.float32)
-            zero_line_power(qx, qx, 1, False, g, g, sf, sf, sfb, kf, out0, out1)
+            zero_line_power(qx, qx, 1, False, g, g, sf, sf, sfb, -1, 0, kf, out0, out1)
             zeroed += np.sum(np.where(qx[e[0]:e[NB]] == 0, x[e[0]:e[NB]], 0.0) ** 2)
             est += np.sum(out0[:NB])
         assert abs(10 * np.log10(est / zeroed)) < tol, scale
@@ -334,11 +345,65 @@ def test_quantizer_bound_matches_reference(ms):
         b = int(np.searchsorted(sfb, kf, side="right")) - 1
         for c in range(2):
             want = 10 * np.log10(0.5 * (power(0, b) + power(1, b)) if ms else power(c, b))
-            got = quantizer_bound_db(ms, 2, c, gs[0], gs[1], sfs[0], sfs[1], sfb, kf)
+            got = quantizer_bound_db(ms, 2, c, gs[0], gs[1], sfs[0], sfs[1], sfb, -1, 0, kf)
             assert got == pytest.approx(want, abs=1e-9)
-    assert quantizer_bound_db(ms, 1, 0, gs[0], gs[0], sfs[0], sfs[0], sfb, 200) == pytest.approx(
+    assert quantizer_bound_db(ms, 1, 0, gs[0], gs[0], sfs[0], sfs[0], sfb, -1, 0, 200) == pytest.approx(
         10 * np.log10(power(0, int(np.searchsorted(sfb, 200, side="right")) - 1)), abs=1e-9)
-    assert quantizer_bound_db(ms, 2, 0, gs[0], gs[1], sfs[0], sfs[1], sfb, int(sfb[21])) == 1000.0  # sfb 21: none
+    assert quantizer_bound_db(ms, 2, 0, gs[0], gs[1], sfs[0], sfs[1], sfb, -1, 0, int(sfb[21])) == 1000.0  # sfb 21: none
+
+
+def short_side_info():
+    gs = [np.zeros(N_FIELDS, np.int32) for _ in range(2)]
+    for g, gain, scale, sbg in zip(gs, (170, 160), (0, 1), ((0, 1, 2), (3, 0, 1))):
+        g[GLOBAL_GAIN], g[SCALEFAC_SCALE] = gain, scale
+        g[SUBBLOCK_GAIN:SUBBLOCK_GAIN + 3] = sbg
+    return gs, [RNG.integers(0, 8, 39).astype(np.int16) for _ in range(2)]
+
+
+def test_band_q_of_short_windows_and_mixed_blocks():
+    gs, sfs = short_side_info()
+    for w in range(3):
+        for b in range(13):
+            assert band_q(gs[1], sfs[1], b, w, 0) == short_q(gs[1], sfs[1], b, w)
+            assert band_q(gs[1], sfs[1], b, w, 8) == (-1000 if b < 3 else short_q(gs[1], sfs[1], b, w, 8))
+    assert band_q(gs[0], sfs[0], 17, -1, 0) == long_q(gs[0], sfs[0], 17)
+
+
+@pytest.mark.parametrize("ms", [False, True])
+def test_zero_line_power_of_a_short_window_matches_reference(ms):
+    sfb = np.array(SFB_SHORT[0], np.int64)
+    kf, w = 150, 1
+    coded = [np.round(RNG.laplace(0, 0.8, 192)).astype(np.float32) for _ in range(2)]
+    for v in coded:
+        v[kf:] = 0
+    left, right = ((coded[0] + coded[1]) / np.sqrt(2), (coded[0] - coded[1]) / np.sqrt(2)) if ms else coded
+    gs, sfs = short_side_info()
+    out = np.full((2, NB + 1), 7.0)
+    zero_line_power(left.astype(np.float32), right.astype(np.float32), 2, ms, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 0,
+                    kf, out[0], out[1])
+    per_line = np.zeros((2, 192))
+    for b in range(13):
+        lo, hi = max(sfb[b], kf // 2), min(sfb[b + 1], kf)
+        if hi > lo:
+            p = [zero_power_reference(coded[c][lo:hi], short_q(gs[c], sfs[c], b, w)) / (hi - lo) for c in range(2)]
+            per_line[:, lo:hi] = np.array([0.5 * (p[0] + p[1])] * 2 if ms else p)[:, None]
+    e = ENV_EDGES[kf]
+    ranges = [(e[i], e[i + 1]) for i in range(NB)] + [(kf * 4 // 5, kf * 19 // 20)]
+    want = np.array([[per_line[c, a:b].sum() for a, b in ranges] for c in range(2)])
+    assert np.all(want > 0)
+    np.testing.assert_allclose(out, want, rtol=2e-3, atol=0)
+
+
+def test_quantizer_bound_of_a_short_window():
+    sfb = np.array(SFB_SHORT[0], np.int64)
+    gs, sfs = short_side_info()
+    for w in range(3):
+        for kf in (40, int(sfb[9]), int(sfb[12]) - 1):
+            b = int(np.searchsorted(sfb, kf, side="right")) - 1
+            want = 10 * np.log10((2.0 ** (short_q(gs[1], sfs[1], b, w) / 4)) ** 2 / 12)
+            assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 0, kf) == pytest.approx(want)
+        # short sfb 12 has no scalefactor: no bound
+        assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 0, int(sfb[12])) == 1000.0
 
 
 def test_plan_lookahead_helpers_match_numpy():

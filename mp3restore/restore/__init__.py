@@ -50,12 +50,16 @@ class Restorer:
     it exactly."""
 
     def __init__(self, plan: Plan, samplerate, channels, strength=1.0):
-        from ..tables.bands import SAMPLE_RATES, SFB_LONG
+        from ..scalefactors import n_long_mixed
+        from ..tables.bands import SAMPLE_RATES, SFB_LONG, SFB_SHORT
 
         self.plan = plan
         self.strength = float(strength)
         self.active = (plan.highband or plan.holes) and self.strength > 0.0
-        self.sfb_long = np.array(SFB_LONG[SAMPLE_RATES.index(samplerate)], np.int64)
+        sr = SAMPLE_RATES.index(samplerate)
+        self.sfb_long = np.array(SFB_LONG[sr], np.int64)
+        self.sfb_short = np.array(SFB_SHORT[sr], np.int64)
+        self.n_mixed = n_long_mixed(sr)
         from .kernel import HISTORY
 
         self.slope_hist = np.full((channels, HISTORY), np.nan)
@@ -81,7 +85,8 @@ class Restorer:
             self._filled = np.empty((G, C, 5), np.int32)
         self._mdct = mdct
         restore_chunk(mdct, gi, sf, coded, joint, int(first_granule), p.cutoff_line, p.passband_line,
-                      p.target_line, p.highband, p.holes, self.strength, SALT, self.sfb_long, self.slope_hist,
+                      p.target_line, p.highband, p.holes, self.strength, SALT, self.sfb_long, self.sfb_short,
+                      self.n_mixed, self.slope_hist,
                       self.hole_runs, self.prev_level, self._filled[:G])
 
     def added(self, a, b):

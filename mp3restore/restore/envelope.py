@@ -5,7 +5,7 @@ per short window, with the power the quantizer set to zero added back
 import numpy as np
 
 from .._jit import SUMS, njit
-from ..requantize import long_band_q, step_gain
+from ..requantize import long_band_q, short_band_q, step_gain
 
 NB = 4
 DB_PER_NEPER = 10.0 / np.log(10.0)  # 10 log10(x) = DB_PER_NEPER ln(x)
@@ -57,32 +57,49 @@ def cap_range(kf):
     return lo, max(lo + 1, (kf * 19) // 20)
 
 
+@njit(inline="always")
+def band_q(g, sf, b, w, nl):
+    """Gain exponent of band ``b``: long (``w`` < 0), or short band ``b`` of window ``w``
+    (``nl``: the long bands of a mixed block, else 0; -1000 for the long part of a mixed
+    block, whose lines are not on the window's scale)."""
+    if w < 0:
+        return long_band_q(g, sf, b)
+    if nl:
+        if b < 3:
+            return -1000
+        return short_band_q(g, sf[nl + 3 * (b - 3) + w], w)
+    return short_band_q(g, sf[3 * b + w], w)
+
+
 @njit(fastmath=SUMS, inline="always")
-def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
+def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, w, nl, kf, out0, out1):
     """Power the quantizer removed from lines ``kf // 2 .. kf`` of a long
-    granule, summed over the ranges :func:`envelope_at` measures at ``kf``:
-    ``out0``/``out1`` float64[NB + 1] (left/right, or the mono channel in
-    ``out0``): its ``NB`` bands, then the range of its cap.
+    granule (``w`` = -1, ``sfb`` the long band edges) or of short window ``w``
+    (its lines gathered, ``sfb`` the short band edges, ``nl`` the long bands
+    of a mixed block or 0), summed over the ranges :func:`envelope_at`
+    measures at ``kf``: ``out0``/``out1`` float64[NB + 1] (left/right, or the
+    mono channel in ``out0``): its ``NB`` bands, then the range of its cap.
 
     A line quantized to zero was below about half a step ``2**(q/4)`` of its
-    band (global gain, scalefactor, preflag; LAME rounds at that point).  At low
-    bit rates most lines near the cutoff are zeroed and the coded band is
-    weaker than the signal was (1 to 7 dB from 0.8 to 0.95 of the cutoff at
-    64 kbps over 7 real clips, 0.5 to 3 dB at 128 kbps; the estimate recovers
-    about half and never overshot by more than 0.2 dB, see
-    ``tools/level_breakdown.py``): its envelope would put the high band too low.  Assuming
-    Laplacian lines, the fraction of zero lines in a band gives their expected
-    power (:data:`ZERO_POWER`); it is spread evenly over the band's lines.  In
-    mid/side granules the estimate is made on M and S and half of their sum
-    goes to each of left and right.  Bands that are all zero (holes, or silent)
-    add nothing.  ``x0``, ``x1``: the granule's left/right lines (``x1`` unused
-    for mono); ``g``/``sf``: each coded channel's side info and scalefactors.
-    Inlined into its caller: a call costs as much as the work here."""
+    band (global gain, scalefactor, preflag or subblock gain; LAME rounds at
+    that point).  At low bit rates most lines near the cutoff are zeroed and
+    the coded band is weaker than the signal was (1 to 7 dB from 0.8 to 0.95
+    of the cutoff at 64 kbps over 7 real clips, 0.5 to 3 dB at 128 kbps; the
+    estimate recovers about half and never overshot by more than 0.2 dB, see
+    ``tools/level_breakdown.py``): its envelope would put the high band too
+    low.  Assuming Laplacian lines, the fraction of zero lines in a band gives
+    their expected power (:data:`ZERO_POWER`); it is spread evenly over the
+    band's lines.  In mid/side granules the estimate is made on M and S and
+    half of their sum goes to each of left and right.  Bands that are all zero
+    (holes, or silent) add nothing.  ``x0``, ``x1``: the granule's (window's)
+    left/right lines (``x1`` unused for mono); ``g``/``sf``: each coded
+    channel's side info and scalefactors.  Inlined into its caller: a call
+    costs as much as the work here."""
     out0[:] = 0.0
     out1[:] = 0.0
     edges = ENV_EDGES[kf]
     clo, chi = cap_range(kf)
-    for b in range(22):
+    for b in range(len(sfb) - 1):
         lo = max(sfb[b], kf // 2)
         hi = min(sfb[b + 1], kf)
         if hi <= lo:
@@ -105,11 +122,11 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
         # when the band has no zero line or no other
         p0 = 0.0
         if 0 < z0 < n:
-            s = step_gain(long_band_q(g0, sf0, b))
+            s = step_gain(band_q(g0, sf0, b, w, nl))
             p0 = z0 * 0.25 * s * s * ZERO_POWER[np.int64(z0) * ZERO_POWER_N // n]
         p1 = 0.0
         if nc == 2 and 0 < z1 < n:
-            s = step_gain(long_band_q(g1, sf1, b))
+            s = step_gain(band_q(g1, sf1, b, w, nl))
             p1 = z1 * 0.25 * s * s * ZERO_POWER[np.int64(z1) * ZERO_POWER_N // n]
         if ms:
             p0 = p1 = 0.5 * (p0 + p1)
@@ -128,23 +145,27 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
 
 
 @njit
-def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, kf):
+def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, w, nl, kf):
     """The most mean power per line (dB) that the lines just above ``kf``, all
-    quantized to zero, can have had in channel ``c`` (left/right, or mono).
+    quantized to zero, can have had in channel ``c`` (left/right, or mono) of a
+    long granule (``w`` = -1, ``sfb`` the long band edges) or of short window
+    ``w`` (``sfb`` the short band edges, ``nl`` as for :func:`band_q`).
 
-    Each was below half the step ``2**(q/4)`` of the long band holding ``kf``
-    (global gain, scalefactor, preflag); spread uniformly below that they carry
-    ``step**2 / 12`` per line.  In mid/side granules: the mean of M's and S's
-    (both coded channels' side info ``g``/``sf`` are given).  No bound (+1000)
-    in the last band (sfb 21), which has no scalefactor: encoders choose to
-    zero it whatever its content (LAME's sfb21 handling)."""
+    Each was below half the step ``2**(q/4)`` of the band holding ``kf``
+    (global gain, scalefactor, preflag or subblock gain); spread uniformly
+    below that they carry ``step**2 / 12`` per line.  In mid/side granules: the
+    mean of M's and S's (both coded channels' side info ``g``/``sf`` are
+    given).  No bound (+1000) in the last band (long sfb 21, short sfb 12),
+    which has no scalefactor: encoders choose to zero it whatever its content
+    (LAME's sfb21 handling)."""
+    last = len(sfb) - 2
     b = 0
-    while b < 21 and sfb[b + 1] <= kf:
+    while b < last and sfb[b + 1] <= kf:
         b += 1
-    if b >= 21:
+    if b >= last:
         return 1000.0
-    s0 = step_gain(long_band_q(g0, sf0, b))
-    s1 = step_gain(long_band_q(g1, sf1, b))
+    s0 = step_gain(band_q(g0, sf0, b, w, nl))
+    s1 = step_gain(band_q(g1, sf1, b, w, nl))
     if ms and nc == 2:
         p = 0.5 * (s0 * s0 + s1 * s1)
     elif c == 0 or nc == 1:

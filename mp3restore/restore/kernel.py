@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._jit import njit
-from ..sideinfo import BLOCK_TYPE
+from ..sideinfo import BLOCK_TYPE, MIXED_BLOCK
 from .envelope import NB, envelope_at, quantizer_bound_db, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
@@ -17,14 +17,16 @@ HISTORY = 16  # granules of slope history: the slope is the mean over the long
 
 @njit
 def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes, strength, salt, sfb_long,
-                  slope_hist, hole_runs, prev_level, filled):
+                  sfb_short, n_mixed, slope_hist, hole_runs, prev_level, filled):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``coded``/``joint`` int32[G]: coded channels and joint-stereo mode extension
     per granule; ``kc``/``kt``: stream cutoff and target lines (long scale); ``kp``:
     the plan's passband line (a long granule whose coded band ends below it had
     the lines above quantized to zero: its high band starts no louder than they
-    can have been, :func:`~.envelope.quantizer_bound_db`); ``gabs0``: the
+    can have been, :func:`~.envelope.quantizer_bound_db`); ``sfb_long``/``sfb_short``:
+    the band edges at the stream's rate, ``n_mixed`` the long bands of its mixed
+    blocks; ``gabs0``: the
     stream index of the first granule (seeds the noise); state arrays
     ``slope_hist`` float64[C, HISTORY] (NaN: no slope measured in that granule),
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
@@ -37,7 +39,11 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     is smeared ahead of the attack (pre-echo).  Short blocks are filled a granule
     at a time (:func:`~.highband.fill_windows`): one gain for the three windows,
     from the power mean of their levels, and a shift fixed by the stream's
-    cutoff, so the copies' aliases cancel.
+    cutoff, so the copies' aliases cancel.  The quantizer's facts apply there
+    as in long granules, window by window with each window's steps (subblock
+    gain, short scalefactors): the zeroed power is added to each window's
+    envelope, and below the passband the level is bounded by the windows' mean
+    ``step**2 / 12``.
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
@@ -47,8 +53,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     band_p = np.empty(NB)
     band_n = np.empty(NB)
     wins = np.empty((3, C, 192), mdct.dtype)
-    miss = np.zeros((2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
-    no_miss = np.zeros(NB + 1, np.float64)
+    miss = np.zeros((3, 2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -86,19 +91,19 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                     c1 = min(1, nc - 1)
                     if steps:
                         zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
-                                        sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
+                                        sf[g, 0], sf[g, c1], sfb_long, -1, 0, kf, miss[0, 0], miss[0, 1])
                     else:
-                        miss[:] = 0.0
+                        miss[0] = 0.0
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
+                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[0, c])
                         if n >= 2:
                             slope_hist[c, slot] = slope
                         if n == 0:
                             continue
                         if kf < kp and steps:
                             level = min(level, quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
-                                                                  sf[g, c1], sfb_long, kf))
+                                                                  sf[g, c1], sfb_long, -1, 0, kf))
                         level_seen[c] = level
                         if bt == 1:
                             level = min(level, prev_level[c])
@@ -116,21 +121,36 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                         gather_window(mdct[g, c], w, wins[w, c])
                         kf = max(kf, last_nonzero(wins[w, c]))
                 if kf >= kc // 6 and kf + 2 <= kts:
+                    # each window's zeroed power, as for long granules (not in intensity granules)
+                    c1 = min(1, nc - 1)
+                    nl = n_mixed if gi[g, 0, MIXED_BLOCK] else 0
+                    for w in range(3):
+                        if (joint[g] & 1) == 0:
+                            zero_line_power(wins[w, 0], wins[w, c1], nc, (joint[g] & 2) != 0, gi[g, 0], gi[g, c1],
+                                            sf[g, 0], sf[g, c1], sfb_short, w, nl, kf, miss[w, 0], miss[w, 1])
+                        else:
+                            miss[w] = 0.0
                     for c in range(nc):
                         power = 0.0
                         slope = 0.0
                         m = 0
                         for w in range(3):
-                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, no_miss)
+                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, miss[w, c])
                             if n > 0:
                                 power += 10.0 ** (level / 10.0)
                                 slope += s
                                 m += 1
                         if m == 0:
                             continue
+                        level = 10.0 * np.log10(power / 3.0)
+                        if 3 * kf < kp and (joint[g] & 1) == 0:
+                            bound = 0.0
+                            for w in range(3):
+                                bound += 10.0 ** (quantizer_bound_db((joint[g] & 2) != 0, nc, c, gi[g, 0], gi[g, c1],
+                                                                     sf[g, 0], sf[g, c1], sfb_short, w, nl, kf) / 10.0)
+                            level = min(level, 10.0 * np.log10(bound / 3.0))
                         s = _mean_slope(slope_hist[c], slope / m)
-                        fill_windows(wins[:, c], kf, kts, kc // 3, 10.0 * np.log10(power / 3.0), clamp_slope(s),
-                                     strength)
+                        fill_windows(wins[:, c], kf, kts, kc // 3, level, clamp_slope(s), strength)
                         for w in range(3):
                             scatter_window(wins[w, c], w, kf, mdct[g, c])
                             filled[g, c, 1 + w] = kf
