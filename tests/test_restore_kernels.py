@@ -402,8 +402,12 @@ def test_quantizer_bound_of_a_short_window():
             b = int(np.searchsorted(sfb, kf, side="right")) - 1
             want = 10 * np.log10((2.0 ** (short_q(gs[1], sfs[1], b, w) / 4)) ** 2 / 12)
             assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 0, kf) == pytest.approx(want)
-        # short sfb 12 has no scalefactor: no bound
+        # short sfb 12 has no scalefactor, a mixed block's first three short bands are long: no bound
         assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 0, int(sfb[12])) == 1000.0
+        assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 8, 10) == 1000.0
+        b = int(np.searchsorted(sfb, 40, side="right")) - 1
+        assert quantizer_bound_db(False, 2, 1, gs[0], gs[1], sfs[0], sfs[1], sfb, w, 8, 40) == pytest.approx(
+            10 * np.log10((2.0 ** (short_q(gs[1], sfs[1], b, w, 8) / 4)) ** 2 / 12))
 
 
 def test_plan_lookahead_helpers_match_numpy():

@@ -162,7 +162,7 @@ def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, w, nl, kf):
     b = 0
     while b < last and sfb[b + 1] <= kf:
         b += 1
-    if b >= last:
+    if b >= last or (w >= 0 and nl and b < 3):  # nor in a mixed block's long part (not on this scale)
         return 1000.0
     s0 = step_gain(band_q(g0, sf0, b, w, nl))
     s1 = step_gain(band_q(g1, sf1, b, w, nl))
