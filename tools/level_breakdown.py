@@ -73,7 +73,7 @@ def edge_power(coded, truth, kc):
             continue
         x, gi, sf = coded.mdct[g], coded.side_info[g], coded.scalefactors[g]
         c1 = min(1, x.shape[0] - 1)
-        zero_line_power(x[0], x[c1], nch[g], (joint[g] & 2) != 0, gi[0], gi[c1], sf[0], sf[c1], sfb, -1, 0, kc,
+        zero_line_power(x[0], x[c1], nch[g], (joint[g] & 2) != 0, gi[0], gi[c1], sf[0], sf[c1], sfb, kc,
                         miss[0], miss[1])
         p_coded += float(np.sum(np.asarray(x[:, lo:hi], np.float64) ** 2))
         p_miss += float(miss[:x.shape[0], NB].sum())

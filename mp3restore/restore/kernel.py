@@ -39,11 +39,9 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     is smeared ahead of the attack (pre-echo).  Short blocks are filled a granule
     at a time (:func:`~.highband.fill_windows`): one gain for the three windows,
     from the power mean of their levels, and a shift fixed by the stream's
-    cutoff, so the copies' aliases cancel.  The quantizer's facts apply there
-    as in long granules, window by window with each window's steps (subblock
-    gain, short scalefactors): the zeroed power is added to each window's
-    envelope, and below the passband the level is bounded by the windows' mean
-    ``step**2 / 12``.
+    cutoff, so the copies' aliases cancel.  Below the passband their level is
+    bounded as long granules' is, by the windows' mean ``step**2 / 12`` (each
+    window's steps: subblock gain, short scalefactors).
     """
     G = mdct.shape[0]
     C = mdct.shape[1]
@@ -53,7 +51,8 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     band_p = np.empty(NB)
     band_n = np.empty(NB)
     wins = np.empty((3, C, 192), mdct.dtype)
-    miss = np.zeros((3, 2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
+    miss = np.zeros((2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
+    no_miss = np.zeros(NB + 1, np.float64)
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -91,12 +90,12 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                     c1 = min(1, nc - 1)
                     if steps:
                         zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
-                                        sf[g, 0], sf[g, c1], sfb_long, -1, 0, kf, miss[0, 0], miss[0, 1])
+                                        sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
                     else:
-                        miss[0] = 0.0
+                        miss[:] = 0.0
                     for c in range(nc):
                         x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[0, c])
+                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
                         if n >= 2:
                             slope_hist[c, slot] = slope
                         if n == 0:
@@ -121,21 +120,14 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                         gather_window(mdct[g, c], w, wins[w, c])
                         kf = max(kf, last_nonzero(wins[w, c]))
                 if kf >= kc // 6 and kf + 2 <= kts:
-                    # each window's zeroed power, as for long granules (not in intensity granules)
                     c1 = min(1, nc - 1)
                     nl = n_mixed if gi[g, 0, MIXED_BLOCK] else 0
-                    for w in range(3):
-                        if (joint[g] & 1) == 0:
-                            zero_line_power(wins[w, 0], wins[w, c1], nc, (joint[g] & 2) != 0, gi[g, 0], gi[g, c1],
-                                            sf[g, 0], sf[g, c1], sfb_short, w, nl, kf, miss[w, 0], miss[w, 1])
-                        else:
-                            miss[w] = 0.0
                     for c in range(nc):
                         power = 0.0
                         slope = 0.0
                         m = 0
                         for w in range(3):
-                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, miss[w, c])
+                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, no_miss)
                             if n > 0:
                                 power += 10.0 ** (level / 10.0)
                                 slope += s
