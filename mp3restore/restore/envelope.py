@@ -82,9 +82,10 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
     than 0.01 dB.)
 
     A line quantized to zero was below about half a step ``2**(q/4)`` of its
-    band (global gain, scalefactor, preflag; LAME rounds at that point).  At low bit rates most lines near the cutoff are zeroed and
-    the coded band is weaker than the signal was (1 to 7 dB from 0.8 to 0.95
-    of the cutoff at 64 kbps over 7 real clips, 0.5 to 3 dB at 128 kbps; the
+    band (global gain, scalefactor, preflag; LAME rounds at that point).  At
+    low bit rates most lines near the cutoff are zeroed and the coded band is
+    weaker than the signal was (1 to 7 dB from 0.8 to 0.95 of the cutoff at
+    64 kbps over 7 real clips, 0.5 to 3 dB at 128 kbps; the
     estimate recovers about half and never overshot by more than 0.2 dB, see
     ``tools/level_breakdown.py``): its envelope would put the high band too
     low.  Assuming Laplacian lines, the fraction of zero lines in a band gives
