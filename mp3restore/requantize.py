@@ -27,14 +27,14 @@ GAIN_OFFSET = 512
 GAIN = np.exp2((np.arange(1024, dtype=np.float64) - GAIN_OFFSET) * 0.25)
 
 
-@njit
+@njit(inline="always")
 def long_band_q(g, sf, b):
     """The gain exponent ``q`` of long band ``b`` of a granule/channel (side info ``g``,
     scalefactors ``sf``): see the module docstring."""
     return g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB_ARR[b])
 
 
-@njit
+@njit(inline="always")
 def short_band_q(g, sf_k, w):
     """The gain exponent ``q`` of a short band in window ``w`` whose scalefactor is ``sf_k``
     (side info ``g``): see the module docstring."""
@@ -69,9 +69,6 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
 
     ``nlines``: lines above this index are zero and skipped.
     """
-    base = g[GLOBAL_GAIN] - 210
-    mult = 2 * (1 + g[SCALEFAC_SCALE])
-    pre = g[PREFLAG]
     for i in range(nlines, 576):
         xr[i] = 0.0
     if not is_short(g):
@@ -80,8 +77,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
             if lo >= nlines:
                 break
             hi = min(sfb_long[b + 1], nlines)
-            q = base - mult * (sf[b] + pre * PRETAB_ARR[b])
-            _scale_lines(ix, xr, lo, hi, step_gain(q))
+            _scale_lines(ix, xr, lo, hi, step_gain(long_band_q(g, sf, b)))
         return
     k = 0
     s0 = 0
@@ -94,8 +90,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
                 hi = 3 * sfb_short[3]  # covers the gap at 8 kHz (no standard there)
             hi = min(hi, nlines)
             if lo < hi:
-                q = base - mult * (sf[b] + pre * PRETAB_ARR[b])
-                _scale_lines(ix, xr, lo, hi, step_gain(q))
+                _scale_lines(ix, xr, lo, hi, step_gain(long_band_q(g, sf, b)))
         k = nl
         s0 = 3
     for s in range(s0, 13):
@@ -107,8 +102,7 @@ def requantize(ix, nlines, g, sf, sfb_long, sfb_short, sr_idx, xr):
             lo = start + w * width
             hi = min(lo + width, nlines)
             if lo < hi:
-                q = base - 8 * g[SUBBLOCK_GAIN + w] - mult * sf[k]
-                _scale_lines(ix, xr, lo, hi, step_gain(q))
+                _scale_lines(ix, xr, lo, hi, step_gain(short_band_q(g, sf[k], w)))
             k += 1
 
 

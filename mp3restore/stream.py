@@ -446,11 +446,12 @@ def _open_stream(buf, n, name, mapped, strict):
         problems.append(f"{gaps_before} byte(s) of junk between frames")
     if recovered_tag and strict:
         problems.append("the header of the Xing/Info tag frame is damaged")
-    rates = _sample_rates(headers[first:])
-    changes = np.flatnonzero(rates[1:] != rates[:-1]) + 1
+    rate_fields = (headers[first:] >> 10) & 3 | ((headers[first:] >> 19) & 3) << 2  # sampling frequency, version
+    changes = np.flatnonzero(rate_fields[1:] != rate_fields[:-1]) + 1
     if len(changes):
         f = int(changes[0])
-        problems.append(f"the sample rate changes from {sr} Hz to {int(rates[f])} Hz at frame {f} (another stream "
+        to = int(fr.SAMPLE_RATES[fr.hdr_sr_index(int(headers[first + f]))])
+        problems.append(f"the sample rate changes from {sr} Hz to {to} Hz at frame {f} (another stream "
                         f"appended?); frames at other rates than {sr} Hz are decoded as they are, so they play at the "
                         "wrong speed")
     if problems:
@@ -761,14 +762,6 @@ def _bitrates(headers):
     lsf = ((headers >> 19) & 3) != 3
     idx = (headers >> 12) & 15
     return np.where(lsf, fr.BITRATES_LSF[idx], fr.BITRATES_MPEG1[idx])
-
-
-def _sample_rates(headers):
-    """Sample rate (Hz) of each frame header."""
-    h = np.asarray(headers, np.int64)
-    v = (h >> 19) & 3
-    version = np.where(v == 3, 0, np.where(v == 2, 1, 2))  # as frames.hdr_version: 1, 2, 2.5
-    return fr.SAMPLE_RATES[version * 3 + ((h >> 10) & 3)]
 
 
 def _damage(buf, offsets, sizes, headers, first, mapped=None):

@@ -66,6 +66,10 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
             slope_hist[c, slot] = np.nan
         nc = min(C, coded[g])
         bt = gi[g, 0, BLOCK_TYPE]
+        # the quantizer's steps: not in intensity granules (channel 1 holds positions)
+        steps = (joint[g] & 1) == 0
+        ms = (joint[g] & 2) != 0
+        c1 = min(1, nc - 1)
         for c in range(C):
             level_seen[c] = -200.0
         kl = 0
@@ -84,10 +88,6 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                     if nc == 2:
                         rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
                     n0 = noise_offset(gabs, 0, -1, salt)
-                    # the quantizer's steps: not in intensity granules (channel 1 holds positions)
-                    steps = (joint[g] & 1) == 0
-                    ms = (joint[g] & 2) != 0
-                    c1 = min(1, nc - 1)
                     if steps:
                         zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
                                         sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
@@ -120,7 +120,6 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                         gather_window(mdct[g, c], w, wins[w, c])
                         kf = max(kf, last_nonzero(wins[w, c]))
                 if kf >= kc // 6 and kf + 2 <= kts:
-                    c1 = min(1, nc - 1)
                     nl = n_mixed if gi[g, 0, MIXED_BLOCK] else 0
                     for c in range(nc):
                         power = 0.0
@@ -135,11 +134,11 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                         if m == 0:
                             continue
                         level = 10.0 * np.log10(power / 3.0)
-                        if 3 * kf < kp and (joint[g] & 1) == 0:
+                        if 3 * kf < kp and steps:
                             bound = 0.0
                             for w in range(3):
-                                bound += 10.0 ** (quantizer_bound_db((joint[g] & 2) != 0, nc, c, gi[g, 0], gi[g, c1],
-                                                                     sf[g, 0], sf[g, c1], sfb_short, w, nl, kf) / 10.0)
+                                bound += 10.0 ** (quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
+                                                                     sf[g, c1], sfb_short, w, nl, kf) / 10.0)
                             level = min(level, 10.0 * np.log10(bound / 3.0))
                         s = _mean_slope(slope_hist[c], slope / m)
                         fill_windows(wins[:, c], kf, kts, kc // 3, level, clamp_slope(s), strength)

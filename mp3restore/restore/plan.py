@@ -127,8 +127,9 @@ def inner_drop_db(mdct, block_type, cutoff_line):
     if cutoff_line < 20:
         return 0.0
     a = int(0.45 * cutoff_line)
-    p = np.empty(int(0.95 * cutoff_line) - a)
-    if long_line_power(mdct, block_type, a, int(0.95 * cutoff_line), p) == 0:
+    b = int(0.95 * cutoff_line)
+    p = np.empty(b - a)
+    if long_line_power(mdct, block_type, a, b, p) == 0:
         return 0.0
     top = p[int(0.8 * cutoff_line) - a:].mean()
     below = p[:int(0.65 * cutoff_line) - a].mean()
