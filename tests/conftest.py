@@ -29,11 +29,15 @@ Helpers
 ``score_pcm(ours, ref_int16) -> (psnr_db, max_diff_lsb)``
 ``vector_length_ok(n_ours, n_ref, frame_values) -> bool``
 ``read_reference_pcm(path, frame_channels=None, samples_per_frame=1152)``
+``load_tool(name) -> module``                         ``tools/NAME.py`` (tools/ is not a package)
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
+import sys
 import shutil
 import subprocess
 import tempfile
@@ -49,6 +53,20 @@ VECTORS = Path(os.environ.get("MP3RESTORE_VECTORS") or (REPO.parent / "shared" /
 
 PSNR_PASS_DB = 96.0  # a conformance vector passes at PSNR >= 96 dB
 PSNR_IDENTICAL_DB = 99.0  # what the rule reports when MSE == 0
+
+
+@functools.lru_cache(maxsize=None)
+def load_tool(name: str):
+    """``tools/NAME.py`` as a module, loaded once (``tools/`` is put on ``sys.path``
+    for the tools' own imports of each other)."""
+    tools = REPO / "tools"
+    if str(tools) not in sys.path:
+        sys.path.insert(0, str(tools))
+    spec = importlib.util.spec_from_file_location(f"_mp3restore_tool_{name}", tools / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
 
 
 # ---------------------------------------------------------------------------

@@ -1,25 +1,10 @@
 """Fast checks of the metric functions of tools/evaluate.py, tools/level_breakdown.py
 and of the reference method of tools/reference_bwe.py (one short encode, for the
 edge power of level_breakdown)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
-
-
-def _load(name):
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f"_eval_{name}", TOOLS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
+from conftest import load_tool as _load
 
 ev = _load("evaluate")
 ref = _load("reference_bwe")
@@ -231,3 +216,43 @@ def test_bench_restoration_overhead_is_the_median_per_round_ratio():
     (line,) = bench.restoration_overhead([("a.mp3", 30.0, rows)])
     assert line == "a.mp3 +15.0% (minima +10.0%)"
     assert bench.restoration_overhead([("b.mp3", 30.0, {"mp3restore plain": plain})]) == []
+
+
+def test_spurious_peaks_counts_only_lines_the_original_lacks():
+    """Welch-scale spectra: a flat floor with lines.  A line the original has, a
+    line far below the original's level (leakage) and the flat floor itself are
+    not birdies; a strong line where the original is flat is one."""
+    n = 4097
+    orig = np.full(n, 1e-6)
+    orig[1000] = 1e-3  # the original's own line
+    est = np.full(n, 1e-6)
+    est[1000] = 1e-3  # the same line: not spurious
+    assert ev.spurious_peaks(orig, est, 500, 3000) == 0
+    est[2000] = 1e-4  # 20 dB over the floor where the original has none
+    est[2500] = 1e-12  # far below everything: no
+    assert ev.spurious_peaks(orig, est, 500, 3000) == 1
+    # leakage of an empty high band: lines 40+ dB under the original's mean level are not counted
+    quiet = np.full(n, 1e-14)
+    quiet[1500:3000:50] = 1e-11
+    assert ev.spurious_peaks(orig, quiet, 500, 3000) == 0
+    # out of the range asked about
+    assert ev.spurious_peaks(orig, est, 500, 1900) == 0
+
+
+def test_band_flicker_tells_a_steady_band_from_one_switching_on_and_off():
+    x = noise(2.0, 1, tilt=False)
+    steady = ev.band_flicker(x, x, SR, 12000, 18000)
+    gate = np.repeat(np.arange(len(x) // 1024 + 1) % 2, 1024)[:len(x), None]  # 23 ms on, 23 ms off
+    hf = ev.bandpass_fft(x, SR, 12000, 18000)
+    switching = ev.band_flicker(x - hf + hf * gate, x, SR, 12000, 18000)
+    assert steady < 1.0
+    assert switching > 5.0
+
+
+def test_peak_contrast_tells_lines_from_noise():
+    rng = np.random.default_rng(3)
+    flat = rng.exponential(1.0, 4097) / 20 + 1.0  # a Welch PSD of noise: small spread
+    lines = flat.copy()
+    lines[::40] *= 1e4  # a one-bin line every 40 bins, 40 dB up
+    assert ev.peak_contrast(flat, 500, 3500) < 3.0
+    assert ev.peak_contrast(lines, 500, 3500) > 30.0

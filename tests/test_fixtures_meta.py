@@ -6,16 +6,13 @@ with mpg123's output length.  Also a few sanity checks of the conftest helpers.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import (FIXTURES, REPO, fixture_files, fixture_params, mpg123_float, need_tool,
+from conftest import (FIXTURES, fixture_files, fixture_params, load_tool, mpg123_float, need_tool,
                       read_reference_pcm, score_pcm, to_int16, vector_length_ok)
 
 REQUIRED_KEYS = {
@@ -210,14 +207,8 @@ def test_mpg123_float_native_format(mp3, meta):
         assert 0.1 < np.max(np.abs(pcm)) <= 1.0
 
 
-@functools.lru_cache(maxsize=None)
 def _load_generator():
-    """tools/make_fixtures.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("_mp3restore_make_fixtures", REPO / "tools" / "make_fixtures.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("make_fixtures")
 
 
 @pytest.mark.parametrize("mp3,meta", PARAMS)

@@ -8,7 +8,7 @@ loops, so the comparisons allow for that and nothing more.
 import numpy as np
 import pytest
 
-from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, ZERO_POWER, band_q, envelope_at,
+from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, band_q, envelope_at,
                                         quantizer_bound_db, zero_line_power)
 from mp3restore.restore.headroom import LIMIT, overshooting_granules
 from mp3restore.restore.highband import fill, fill_windows, source_correlation

@@ -15,7 +15,6 @@ a child process so a segfault is caught; here everything runs in-process).
 """
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 import warnings
 import zlib
@@ -26,13 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mp3restore
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, load_tool
 from mp3restore import frames as fr
 from mp3restore.stream import open_stream
 
-_spec = importlib.util.spec_from_file_location("mp3restore_fuzz", REPO / "tools" / "fuzz.py")
-fuzz = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fuzz)
+fuzz = load_tool("fuzz")
 
 REGRESSIONS = FIXTURES / "regressions"
 SMALL = ["short_stereo_joint_cbr128_44100_300samples", "mono_cbr24_12000", "stereo_joint_cbr16_8000",

@@ -6,24 +6,12 @@ deliberately broken copy to show that it notices the damage.
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from conftest import load_tool
 from mp3restore.tables import bands, huffman_data, synth_window
 
-_TOOL = Path(__file__).resolve().parents[1] / "tools" / "check_tables.py"
-
-
-def _load_checker():
-    spec = importlib.util.spec_from_file_location("check_tables", _TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ct = _load_checker()
+ct = load_tool("check_tables")
 
 
 def _replace(seq, index, value):

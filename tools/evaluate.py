@@ -30,6 +30,19 @@ plain decode), aligned with the original, and measured:
   energy in the 25 ms from each click, dB, for the original, restored and
   reference; "plain top octave" = the same ratio for the plain decode from
   cutoff/2 to the cutoff (the codec's own pre-echo).
+* Birdies and flicker, on two generated tonal probes (sustained harmonic notes;
+  struck bells with inharmonic partials), per setting: "spurious peaks" = peaks
+  above the cutoff in a Welch PSD (Hann 8192) of the decode that the original
+  lacks (:func:`spurious_peaks`: 10 dB over the running median, 10 dB over the
+  original at that bin, within 40 dB of the original's mean level there);
+  "contrast" = how line-like the high band's PSD is (:func:`peak_contrast`:
+  about 2 dB for noise, tens of dB for a line spectrum: too little on the
+  harmonic probe is the "hissy" side of the trade-off, spurious peaks the
+  "metallic" side);
+  "flicker" = the RMS frame-to-frame change (dB, STFT 2048/512) of the energy
+  in six bands above the cutoff, and in the coded top octave (cutoff/2 to the
+  cutoff, where holes switch on and off), where the original is active
+  (:func:`band_flicker`).
 
 The cutoff of a setting is the lowpass of the LAME tag when the stream has
 one, otherwise (lameenc writes no tag) the measured coded bandwidth of that
@@ -347,6 +360,143 @@ def pre_echo(setting_name: str, cutoff: float) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- tonal probes
+
+PEAK_DB = 10.0  # a peak stands this far above the running median of its PSD (+-PEAK_HALF bins)
+PEAK_HALF = 64
+PEAK_OVER_ORIGINAL_DB = 10.0  # and this far above the original's PSD at its bin (a component the original lacks)
+PEAK_RELEVANT_DB = 40.0  # and no more than this below the original's mean power per bin there
+FLICKER_BANDS = 6
+FLICKER_ACTIVE_DB = 30.0
+
+
+def harmonic_probe(seconds: float = 6.0, sr: int = SR) -> np.ndarray:
+    """Stereo int16: four sustained notes (196..415 Hz, no vibrato), each with every
+    harmonic up to 20 kHz at ``h ** -1.2``, on a -86 dBFS noise floor: a source whose
+    high band is a line spectrum, where a copy-up shifts lines off the harmonic grid."""
+    rng = np.random.default_rng(7)
+    n = int(seconds * sr)
+    notes = (196.0, 246.9, 311.1, 415.3)
+    m = n // len(notes)
+    t = np.arange(m) / sr
+    env = np.minimum(1.0, t / 0.05) * np.exp(-t / 3.0)
+    x = np.zeros(n)
+    for i, f0 in enumerate(notes):
+        h = np.arange(1, int(min(20000.0, sr / 2) / f0) + 1)
+        ph = rng.uniform(0, 2 * np.pi, len(h))
+        x[i * m:(i + 1) * m] = env * (np.sin(2 * np.pi * f0 * t[:, None] * h + ph) / h ** 1.2).sum(axis=1)
+    x = 0.5 * x / np.abs(x).max()
+    x = np.stack([x, x], axis=1) + 5e-5 * rng.standard_normal((n, 2))
+    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+
+
+def bell_probe(seconds: float = 6.0, sr: int = SR) -> np.ndarray:
+    """Stereo int16: a bell struck once a second (six pitches), 20 inharmonic partials
+    (church-bell ratios 0.5..27) to 20 kHz, the higher ones decaying faster."""
+    rng = np.random.default_rng(8)
+    ratios = np.array([0.5, 1.0, 1.183, 1.506, 2.0, 2.514, 2.662, 3.011, 4.166, 5.433,
+                       6.796, 8.215, 9.6, 11.3, 13.1, 15.2, 17.7, 20.4, 23.6, 27.1])
+    n = int(seconds * sr)
+    x = np.zeros(n)
+    for k, start in enumerate(range(0, int(seconds), 1)):
+        f = (523.0, 659.0, 587.0, 784.0, 698.0, 880.0)[k % 6] * ratios
+        f = f[f < min(20000.0, sr / 2)]
+        a = start * sr
+        t = np.arange(n - a) / sr
+        amp = 1.0 / (1.0 + np.arange(len(f))) ** 0.7
+        ph = rng.uniform(0, 2 * np.pi, len(f))
+        x[a:] += (amp * np.sin(2 * np.pi * f * t[:, None] + ph) * np.exp(-t[:, None] * (0.8 + f / 2000.0))).sum(axis=1)
+    x = 0.5 * x / np.abs(x).max()
+    x = np.stack([x, 0.9 * x], axis=1) + 5e-5 * rng.standard_normal((n, 2))
+    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+
+
+TONAL_PROBES = {"harmonic": harmonic_probe, "bell": bell_probe}
+
+
+def welch_psd(x, sr: int = SR) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies, channel-mean Welch PSD): Hann 8192 (5.4 Hz bins at 44.1 kHz), 50 % overlap."""
+    from scipy.signal import welch
+    f, p = welch(_2d(x), fs=sr, window="hann", nperseg=8192, detrend=False, axis=0)
+    return f, p.mean(axis=1)
+
+
+def spurious_peaks(P_orig, P_est, lo: int, hi: int) -> int:
+    """Peaks of ``P_est`` in bins ``lo..hi`` that the original does not have ("birdies").
+
+    A peak: the maximum of its +-3 bins, ``PEAK_DB`` above the running median of
+    ``P_est`` (+-``PEAK_HALF`` bins), ``PEAK_OVER_ORIGINAL_DB`` above ``P_orig`` at
+    the same bin and at most ``PEAK_RELEVANT_DB`` below the original's mean power
+    per bin over ``lo..hi`` (so the leakage of a plain decode's empty high band does
+    not count)."""
+    from scipy.ndimage import maximum_filter1d, median_filter
+    L = 10 * np.log10(np.asarray(P_est, np.float64) + 1e-30)
+    Lo = 10 * np.log10(np.asarray(P_orig, np.float64) + 1e-30)
+    med = median_filter(L, size=2 * PEAK_HALF + 1, mode="nearest")
+    top = maximum_filter1d(L, size=7, mode="nearest")
+    floor = 10 * np.log10(np.mean(P_orig[lo:hi]) + 1e-30) - PEAK_RELEVANT_DB
+    k = np.arange(lo, hi)
+    ok = (L[k] >= top[k]) & (L[k] - med[k] >= PEAK_DB) & (L[k] - Lo[k] >= PEAK_OVER_ORIGINAL_DB) & (L[k] >= floor)
+    return int(ok.sum())
+
+
+def peak_contrast(P, lo: int, hi: int) -> float:
+    """How line-like a PSD is in bins ``lo..hi`` (dB): the 99th percentile minus the
+    median of its level over its running median (+-``PEAK_HALF`` bins).  About 2 dB
+    for noise at Welch's averaging, tens of dB for a line spectrum."""
+    from scipy.ndimage import median_filter
+    L = 10 * np.log10(np.asarray(P, np.float64) + 1e-30)
+    d = (L - median_filter(L, size=2 * PEAK_HALF + 1, mode="nearest"))[lo:hi]
+    return float(np.percentile(d, 99) - np.median(d))
+
+
+def band_flicker(x, ref, sr: int, lo_hz: float, hi_hz: float) -> float:
+    """How much the energy of ``x`` jumps from one STFT frame (2048/512) to the next
+    between ``lo_hz`` and ``hi_hz``: the RMS frame-to-frame change in dB of each of
+    ``FLICKER_BANDS`` log-spaced bands, over the frame pairs where ``ref``'s band is
+    within ``FLICKER_ACTIVE_DB`` of its loudest, averaged over the bands.  High bands
+    or holes switching on and off make it large; a steady tone gives well under 1 dB."""
+    P = power_spec(x).mean(axis=0)
+    R = power_spec(ref).mean(axis=0)
+    edges = np.geomspace(lo_hz, hi_hz, FLICKER_BANDS + 1)
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        ka, kb = cutoff_bin(a, sr), max(cutoff_bin(a, sr) + 1, cutoff_bin(b, sr))
+        e = 10 * np.log10(P[:, ka:kb].sum(axis=1) + 1e-12)
+        r = 10 * np.log10(R[:, ka:kb].sum(axis=1) + 1e-12)
+        on = r > r.max() - FLICKER_ACTIVE_DB
+        d = np.diff(e)[on[1:] & on[:-1]]
+        if d.size:
+            out.append(float(np.sqrt(np.mean(d ** 2))))
+    return float(np.mean(out)) if out else float("nan")
+
+
+def tonal_probe(setting_name: str, probe: str, cutoff: float) -> dict:
+    """Birdies and flicker of one setting on one tonal probe (see the module docstring)."""
+    sr = SR
+    pcm = TONAL_PROBES[probe](sr=sr)
+    orig = pcm / 32768.0
+    mp3 = encode(pcm, sr, **SETTINGS.get(setting_name, CONTROL))
+    yp, _ = decode(mp3, False)
+    yr, _ = decode(mp3, True)
+    d = find_delay(orig, yp)
+    sig = {"original": orig, "plain": align(yp, d, len(orig)), "restored": align(yr, d, len(orig))}
+    top = min(sr / 2, HF_TOP)
+    sig["reference"] = reference_restore(sig["plain"], sr, top=target_hz(sr))
+    f, P_o = welch_psd(orig, sr)
+    lo, hi = int(np.searchsorted(f, cutoff + 200.0)), int(np.searchsorted(f, top - 200.0))
+    out = {"setting": setting_name, "probe": probe, "cutoff": cutoff, "contrast_original": peak_contrast(P_o, lo, hi)}
+    for k in ("plain", "restored", "reference"):
+        P = welch_psd(sig[k], sr)[1]
+        out[f"spurious_{k}"] = spurious_peaks(P_o, P, lo, hi)
+        out[f"contrast_{k}"] = peak_contrast(P, lo, hi)
+    for k in ("original", "restored", "reference"):
+        out[f"flicker_hf_{k}"] = band_flicker(sig[k], orig, sr, cutoff, top)
+    for k in ("original", "plain", "restored"):
+        out[f"flicker_top_octave_{k}"] = band_flicker(sig[k], orig, sr, cutoff / 2, cutoff)
+    return out
+
+
 # ----------------------------------------------------------------------------- originals
 
 ORIGINAL_SUFFIXES = (".wav", ".flac", ".aif", ".aiff")
@@ -586,7 +736,7 @@ def fmt(v, spec=".3f"):
     return format(v, spec)
 
 
-def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
+def tables(results, summary, pre, tonal, settings, quick) -> tuple[str, str]:
     """(plain-text report for stdout, markdown report)."""
     txt, md = [], []
 
@@ -656,6 +806,18 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
     both(h3, rows3, "Pre-echo on the click train (dPre: energy cutoff/2..20 kHz 25..3 ms before the clicks, vs plain; "
                     "pre/post: energy above the cutoff before vs after the clicks)")
 
+    h6 = ["set", "probe", "cutoff", "spurious P", "spurious R", "spurious ref", "contrast O", "contrast R",
+          "contrast ref", "flicker HF O", "flicker HF R",
+          "flicker HF ref", "flicker top oct O", "flicker top oct P", "flicker top oct R"]
+    rows6 = [[t["setting"], t["probe"], fmt(t["cutoff"], ".0f"), t["spurious_plain"], t["spurious_restored"],
+              t["spurious_reference"], fmt(t["contrast_original"], ".1f"), fmt(t["contrast_restored"], ".1f"),
+              fmt(t["contrast_reference"], ".1f"), fmt(t["flicker_hf_original"], ".2f"), fmt(t["flicker_hf_restored"], ".2f"),
+              fmt(t["flicker_hf_reference"], ".2f"), fmt(t["flicker_top_octave_original"], ".2f"),
+              fmt(t["flicker_top_octave_plain"], ".2f"), fmt(t["flicker_top_octave_restored"], ".2f")] for t in tonal]
+    both(h6, rows6, "Birdies and flicker on the tonal probes (spurious: high-band PSD peaks the original lacks; "
+                    "contrast: how line-like the high band is, dB, ~2 for noise; "
+                    "flicker: RMS frame-to-frame band-energy change, dB, above the cutoff and in the coded top octave)")
+
     h4 = ["clip", "LSD P", "LSD R", "LSD ref", "R - P", "added >11k R dB", "added >11k ref dB", "pass", "320k bit-identical", "max |diff|"]
     rows4 = []
     for res in results:
@@ -689,6 +851,13 @@ def tables(results, summary, pre, settings, quick) -> tuple[str, str]:
     if tp:
         rows5.append(["(info) pre-echo dPre restored / reference (mean)",
                       f"{mean(p['dpre_restored'] for p in tp):+.1f} / {mean(p['dpre_reference'] for p in tp):+.1f} dB", ""])
+    tt = [t for t in tonal if t["setting"] in TARGET_SETTINGS]
+    if tt:
+        rows5.append(["(info) tonal probes: spurious high-band peaks restored / reference (total); "
+                      "HF flicker original / restored / reference (mean dB)",
+                      f"{sum(t['spurious_restored'] for t in tt)} / {sum(t['spurious_reference'] for t in tt)}; "
+                      f"{mean(t['flicker_hf_original'] for t in tt):.2f} / {mean(t['flicker_hf_restored'] for t in tt):.2f} / "
+                      f"{mean(t['flicker_hf_reference'] for t in tt):.2f}", ""])
     nclip = [sum(r["clipped"][m] for res in results for r in res["rows"]) for m in METHODS]
     rows5.append(["(info) clipped samples plain / restored / reference (all rows)", "/".join(map(str, nclip)), ""])
     both(h5, rows5, "Targets (averages over all clips at 64k/96k/128k/V5)" + (" -- QUICK RUN, not the full set" if quick else ""))
@@ -766,16 +935,18 @@ def main(argv=None):
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
         futs = {ex.submit(evaluate_clip, str(p), settings, by_ch, str(args.out), plots): p.stem for p in paths}
         pfuts = [ex.submit(pre_echo, s, cutoffs[s]) for s in settings]
+        tfuts = [ex.submit(tonal_probe, s, p, cutoffs[s]) for s in settings for p in TONAL_PROBES]
         for f in cf.as_completed(futs):
             r = f.result()
             print(f"  {r['clip']}: done in {r['elapsed']:.1f} s", flush=True)
             results.append(r)
         pre = [f.result() for f in pfuts]
+        tonal = [f.result() for f in tfuts]
     order = [p.stem for p in paths]
     results.sort(key=lambda r: order.index(r["clip"]))
 
     summary = summarise(results, settings)
-    txt, md = tables(results, summary, pre, settings, args.quick)
+    txt, md = tables(results, summary, pre, tonal, settings, args.quick)
     print()
     print(txt)
     elapsed = time.time() - t0
@@ -799,7 +970,7 @@ def main(argv=None):
     doc = "\n".join(head) + "\n" + md + ("\n### PSD plots (Welch, channel mean)\n\n" + "\n".join(pngs) + "\n" if pngs else "")
     (args.out / "report.md").write_text(doc)
     (args.out / "results.json").write_text(json.dumps(
-        {"settings": settings, "cutoffs": cutoffs, "results": results, "pre_echo": pre,
+        {"settings": settings, "cutoffs": cutoffs, "results": results, "pre_echo": pre, "tonal": tonal,
          "summary": {k: v for k, v in summary.items() if k != "targets"},
          "targets": [{"target": t, "value": v, "pass": ok} for t, v, ok in summary["targets"]]},
         indent=1, default=float))
