@@ -214,13 +214,8 @@ def test_a_fade_out_takes_the_high_band_down_with_it():
 
 def _probe_decodes(probe, setting, seconds=4.0):
     """(original, plain, restored) of a tonal probe of tools/evaluate.py, aligned, and the plan."""
-    pcm = ev.TONAL_PROBES[probe](seconds=seconds)
-    mp3 = ev.encode(pcm, SR, **ev.SETTINGS[setting])
-    orig = pcm / 32768.0
-    plain, _ = mp3restore.read(mp3, restore=False, always_2d=True)
-    rest, _ = mp3restore.read(mp3, restore=True, always_2d=True)
-    d = ev.find_delay(orig, plain)
-    return orig, ev.align(plain, d, len(orig)), ev.align(rest, d, len(orig)), mp3restore.open(mp3).restoration_plan()
+    sig, _, mp3 = ev.probe_decodes(ev.TONAL_PROBES[probe](seconds=seconds), setting)
+    return sig["original"], sig["plain"], sig["restored"], mp3restore.open(mp3).restoration_plan()
 
 
 @pytest.mark.parametrize("probe", ["harmonic", "bell"])

@@ -330,10 +330,10 @@ def window_energy(x, times, a_ms: float, b_ms: float, sr: int = SR) -> float:
     return e
 
 
-def pre_echo(setting_name: str, cutoff: float) -> dict:
-    """Pre-echo figures of one setting on the click train (see the module docstring)."""
-    sr = SR
-    pcm, times = click_train(sr)
+def probe_decodes(pcm: np.ndarray, setting_name: str, sr: int = SR) -> tuple[dict, int, bytes]:
+    """Encode a probe (int16 (n, C)) with a setting, decode it plain and restored and
+    run the reference method: ``({"original", "plain", "restored", "reference"}: float
+    (n, C) aligned with the original, delay, the MP3)``."""
     orig = pcm / 32768.0
     mp3 = encode(pcm, sr, **SETTINGS.get(setting_name, CONTROL))
     yp, _ = decode(mp3, False)
@@ -341,6 +341,14 @@ def pre_echo(setting_name: str, cutoff: float) -> dict:
     d = find_delay(orig, yp)
     sig = {"original": orig, "plain": align(yp, d, len(orig)), "restored": align(yr, d, len(orig))}
     sig["reference"] = reference_restore(sig["plain"], sr, top=target_hz(sr))
+    return sig, d, mp3
+
+
+def pre_echo(setting_name: str, cutoff: float) -> dict:
+    """Pre-echo figures of one setting on the click train (see the module docstring)."""
+    sr = SR
+    pcm, times = click_train(sr)
+    sig, d, _ = probe_decodes(pcm, setting_name, sr)
     top = min(sr / 2, HF_TOP)
     tiny = 1e-20
 
@@ -474,15 +482,9 @@ def band_flicker(x, ref, sr: int, lo_hz: float, hi_hz: float) -> float:
 def tonal_probe(setting_name: str, probe: str, cutoff: float) -> dict:
     """Birdies and flicker of one setting on one tonal probe (see the module docstring)."""
     sr = SR
-    pcm = TONAL_PROBES[probe](sr=sr)
-    orig = pcm / 32768.0
-    mp3 = encode(pcm, sr, **SETTINGS.get(setting_name, CONTROL))
-    yp, _ = decode(mp3, False)
-    yr, _ = decode(mp3, True)
-    d = find_delay(orig, yp)
-    sig = {"original": orig, "plain": align(yp, d, len(orig)), "restored": align(yr, d, len(orig))}
+    sig, _, _ = probe_decodes(TONAL_PROBES[probe](sr=sr), setting_name, sr)
+    orig = sig["original"]
     top = min(sr / 2, HF_TOP)
-    sig["reference"] = reference_restore(sig["plain"], sr, top=target_hz(sr))
     f, P_o = welch_psd(orig, sr)
     lo, hi = int(np.searchsorted(f, cutoff + 200.0)), int(np.searchsorted(f, top - 200.0))
     out = {"setting": setting_name, "probe": probe, "cutoff": cutoff, "contrast_original": peak_contrast(P_o, lo, hi)}
