@@ -280,10 +280,14 @@ def bandpass_fft(x, sr: int, lo: float, hi: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- probes
 
+def to_int16(x) -> np.ndarray:
+    """Float PCM (full scale 1.0) to int16, rounded and clipped."""
+    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+
+
 def noise_probe(seconds: float = 4.0, sr: int = SR, channels: int = 2) -> np.ndarray:
     rng = np.random.default_rng(1234)
-    x = rng.standard_normal((int(seconds * sr), channels)) * 0.18 * 32767
-    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    return to_int16(rng.standard_normal((int(seconds * sr), channels)) * 0.18)
 
 
 def measured_cutoff(setting: dict, sr: int = SR, channels: int = 2) -> float:
@@ -317,7 +321,7 @@ def click_train(sr: int = SR, seconds: float = 6.0, period: float = 0.3127, firs
         burst *= 0.7 / np.abs(burst).max()
         x[t:t + m, 0] += burst
         x[t:t + m, 1] += burst
-    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16), times
+    return to_int16(x), times
 
 
 def window_energy(x, times, a_ms: float, b_ms: float, sr: int = SR) -> float:
@@ -395,7 +399,7 @@ def harmonic_probe(seconds: float = 6.0, sr: int = SR) -> np.ndarray:
         x[i * m:(i + 1) * m] = env * (np.sin(2 * np.pi * f0 * t[:, None] * h + ph) / h ** 1.2).sum(axis=1)
     x = 0.5 * x / np.abs(x).max()
     x = np.stack([x, x], axis=1) + 5e-5 * rng.standard_normal((n, 2))
-    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+    return to_int16(x)
 
 
 def bell_probe(seconds: float = 6.0, sr: int = SR) -> np.ndarray:
@@ -416,7 +420,7 @@ def bell_probe(seconds: float = 6.0, sr: int = SR) -> np.ndarray:
         x[a:] += (amp * np.sin(2 * np.pi * f * t[:, None] + ph) * np.exp(-t[:, None] * (0.8 + f / 2000.0))).sum(axis=1)
     x = 0.5 * x / np.abs(x).max()
     x = np.stack([x, 0.9 * x], axis=1) + 5e-5 * rng.standard_normal((n, 2))
-    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+    return to_int16(x)
 
 
 TONAL_PROBES = {"harmonic": harmonic_probe, "bell": bell_probe}
@@ -429,6 +433,13 @@ def welch_psd(x, sr: int = SR) -> tuple[np.ndarray, np.ndarray]:
     return f, p.mean(axis=1)
 
 
+def _level_over_median(P) -> tuple[np.ndarray, np.ndarray]:
+    """A PSD's level (dB) and that level over its running median (+-``PEAK_HALF`` bins)."""
+    from scipy.ndimage import median_filter
+    L = 10 * np.log10(np.asarray(P, np.float64) + 1e-30)
+    return L, L - median_filter(L, size=2 * PEAK_HALF + 1, mode="nearest")
+
+
 def spurious_peaks(P_orig, P_est, lo: int, hi: int) -> int:
     """Peaks of ``P_est`` in bins ``lo..hi`` that the original does not have ("birdies").
 
@@ -437,14 +448,13 @@ def spurious_peaks(P_orig, P_est, lo: int, hi: int) -> int:
     the same bin and at most ``PEAK_RELEVANT_DB`` below the original's mean power
     per bin over ``lo..hi`` (so the leakage of a plain decode's empty high band does
     not count)."""
-    from scipy.ndimage import maximum_filter1d, median_filter
-    L = 10 * np.log10(np.asarray(P_est, np.float64) + 1e-30)
+    from scipy.ndimage import maximum_filter1d
+    L, over = _level_over_median(P_est)
     Lo = 10 * np.log10(np.asarray(P_orig, np.float64) + 1e-30)
-    med = median_filter(L, size=2 * PEAK_HALF + 1, mode="nearest")
     top = maximum_filter1d(L, size=7, mode="nearest")
     floor = 10 * np.log10(np.mean(P_orig[lo:hi]) + 1e-30) - PEAK_RELEVANT_DB
     k = np.arange(lo, hi)
-    ok = (L[k] >= top[k]) & (L[k] - med[k] >= PEAK_DB) & (L[k] - Lo[k] >= PEAK_OVER_ORIGINAL_DB) & (L[k] >= floor)
+    ok = (L[k] >= top[k]) & (over[k] >= PEAK_DB) & (L[k] - Lo[k] >= PEAK_OVER_ORIGINAL_DB) & (L[k] >= floor)
     return int(ok.sum())
 
 
@@ -452,20 +462,18 @@ def peak_contrast(P, lo: int, hi: int) -> float:
     """How line-like a PSD is in bins ``lo..hi`` (dB): the 99th percentile minus the
     median of its level over its running median (+-``PEAK_HALF`` bins).  About 2 dB
     for noise at Welch's averaging, tens of dB for a line spectrum."""
-    from scipy.ndimage import median_filter
-    L = 10 * np.log10(np.asarray(P, np.float64) + 1e-30)
-    d = (L - median_filter(L, size=2 * PEAK_HALF + 1, mode="nearest"))[lo:hi]
+    d = _level_over_median(P)[1][lo:hi]
     return float(np.percentile(d, 99) - np.median(d))
 
 
-def band_flicker(x, ref, sr: int, lo_hz: float, hi_hz: float) -> float:
-    """How much the energy of ``x`` jumps from one STFT frame (2048/512) to the next
-    between ``lo_hz`` and ``hi_hz``: the RMS frame-to-frame change in dB of each of
-    ``FLICKER_BANDS`` log-spaced bands, over the frame pairs where ``ref``'s band is
-    within ``FLICKER_ACTIVE_DB`` of its loudest, averaged over the bands.  High bands
-    or holes switching on and off make it large; a steady tone gives well under 1 dB."""
-    P = power_spec(x).mean(axis=0)
-    R = power_spec(ref).mean(axis=0)
+def band_flicker(P, R, sr: int, lo_hz: float, hi_hz: float) -> float:
+    """How much a signal's energy jumps from one STFT frame to the next between
+    ``lo_hz`` and ``hi_hz``: the RMS frame-to-frame change in dB of each of
+    ``FLICKER_BANDS`` log-spaced bands, over the frame pairs where the reference's
+    band is within ``FLICKER_ACTIVE_DB`` of its loudest, averaged over the bands.
+    ``P``, ``R``: the signal's and the reference's channel-mean :func:`power_spec`
+    (frames, bins).  High bands or holes switching on and off make it large; a
+    steady tone gives well under 1 dB."""
     edges = np.geomspace(lo_hz, hi_hz, FLICKER_BANDS + 1)
     out = []
     for a, b in zip(edges[:-1], edges[1:]):
@@ -492,10 +500,11 @@ def tonal_probe(setting_name: str, probe: str, cutoff: float) -> dict:
         P = welch_psd(sig[k], sr)[1]
         out[f"spurious_{k}"] = spurious_peaks(P_o, P, lo, hi)
         out[f"contrast_{k}"] = peak_contrast(P, lo, hi)
+    S = {k: power_spec(v).mean(axis=0) for k, v in sig.items()}
     for k in ("original", "restored", "reference"):
-        out[f"flicker_hf_{k}"] = band_flicker(sig[k], orig, sr, cutoff, top)
+        out[f"flicker_hf_{k}"] = band_flicker(S[k], S["original"], sr, cutoff, top)
     for k in ("original", "plain", "restored"):
-        out[f"flicker_top_octave_{k}"] = band_flicker(sig[k], orig, sr, cutoff / 2, cutoff)
+        out[f"flicker_top_octave_{k}"] = band_flicker(S[k], S["original"], sr, cutoff / 2, cutoff)
     return out
 
 
@@ -528,14 +537,14 @@ def load_original(path: Path):
         from scipy.signal import resample_poly
         g = np.gcd(sr, SR)
         x = resample_poly(x, SR // g, sr // g, axis=0)
-    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
+    return to_int16(x)
 
 
 def lowpass_10k(pcm: np.ndarray, sr: int = SR) -> np.ndarray:
     from scipy.signal import ellip, sosfiltfilt
     sos = ellip(12, 0.01, 120, 10000, btype="low", fs=sr, output="sos")
     y = sosfiltfilt(sos, pcm / 32768.0, axis=0)
-    return np.clip(np.rint(y * 32767), -32768, 32767).astype(np.int16)
+    return to_int16(y)
 
 
 # ----------------------------------------------------------------------------- one clip

@@ -118,13 +118,12 @@ class Headroom:
                 g = e
         # the last two granules (with those of the chunk before when this one has fewer)
         a = max(0, G - 2)
-        if G >= 2:
-            self.tail = added(a, G)
-            self.tail_bt = block_type[a:].copy()
-            self.tail_mx = mixed[a:].copy()
-            self.tail_coded = coded[a:].copy()
-        else:
-            self.tail = np.concatenate([self.tail, added(a, G)])[-2:]
-            self.tail_bt = np.concatenate([self.tail_bt, block_type[a:]])[-2:]
-            self.tail_mx = np.concatenate([self.tail_mx, mixed[a:]])[-2:]
-            self.tail_coded = np.concatenate([self.tail_coded, coded[a:]])[-2:]
+        self.tail = _last_two(self.tail, added(a, G))
+        self.tail_bt = _last_two(self.tail_bt, block_type[a:])
+        self.tail_mx = _last_two(self.tail_mx, mixed[a:])
+        self.tail_coded = _last_two(self.tail_coded, coded[a:])
+
+
+def _last_two(old, new):
+    """The last two entries of ``old`` followed by ``new`` (a copy of ``new`` when it has two)."""
+    return new.copy() if len(new) >= 2 else np.concatenate([old, new])[-2:]
