@@ -113,7 +113,7 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
             headroom = Headroom(stream.channels) if restorer.active else None
         if headroom is not None:
             restorer.process(mdct, gi, sf, coded, granule_joint(stream.headers, stream.gr_start, a, b),
-                             stream.gr_start[a])
+                             stream.gr_start[a], bounded=True)
         bt[:G] = gi[:, :, BLOCK_TYPE]
         mx[:G] = gi[:, :, MIXED_BLOCK]
         pcm = pcm_buf[:G * 576]

@@ -8,7 +8,7 @@ import pytest
 import mp3restore
 from mp3restore.restore import LOOKAHEAD_FRAMES, make_plan, restore_coefficients
 from mp3restore.restore.envelope import NB, envelope_at
-from conftest import FIXTURES, load_tool
+from conftest import FIXTURES, VECTORS, load_tool
 
 lameenc = pytest.importorskip("lameenc")
 SR = 44100
@@ -93,6 +93,32 @@ def test_read_equals_restore_coefficients_path(mp3_128):
     a, _ = mp3restore.read(mp3_128, restore=True)
     b, _ = mp3restore.synthesize(restore_coefficients(mp3restore.read_coefficients(mp3_128)))
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("path", [
+    FIXTURES / "stereo_joint_cbr64_44100.mp3",  # mid/side
+    FIXTURES / "stereo_joint_cbr64_22050.mp3",  # MPEG-2 LSF
+    FIXTURES / "dual_cbr128_44100.mp3",
+    VECTORS / "l3-he_mode.bit",  # intensity, mid/side and both, mixed blocks, mode switches
+    VECTORS / "M2L3_bitrate_22_all.bit",  # LSF intensity positions
+], ids=lambda p: p.name)
+def test_decoder_bound_on_nonzero_lines_holds(path):
+    """``read`` lets restoration search a long granule's highest non-zero line
+    below the coded channels' highest ``last_nonzero`` (Huffman, before stereo
+    processing): no line at or above it may be non-zero after stereo processing."""
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    from mp3restore.decoder import granule_channels
+
+    c = mp3restore.read_coefficients(path)
+    nc = granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    checked = tight = 0
+    for g in np.flatnonzero(c.block_type[:, 0] != 2):
+        top = int(c.last_nonzero[g, :nc[g]].max())
+        assert not np.any(c.mdct[g, :, top:]), f"granule {g}: a non-zero line at or above {top}"
+        checked += 1
+        tight += top < 576 and np.any(c.mdct[g, :, :top])
+    assert checked > 20 and tight > checked // 2  # the bound is below the top in most granules
 
 
 @pytest.mark.parametrize("name", ["stereo_joint_cbr320_44100.mp3", "mono_cbr128_44100.mp3"])

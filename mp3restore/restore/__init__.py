@@ -68,11 +68,13 @@ class Restorer:
         self._filled = None
         self._mdct = None
 
-    def process(self, mdct, gi, sf, coded, joint, first_granule):
+    def process(self, mdct, gi, sf, coded, joint, first_granule, bounded=False):
         """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place.
 
         ``coded``/``joint``: each granule's coded channels and joint-stereo mode
         extension (:func:`~mp3restore.decoder.granule_channels`, ``granule_joint``).
+        ``bounded``: ``mdct`` and ``gi`` come straight from the decoder (not edited),
+        so ``gi``'s last non-zero Huffman line bounds the lines of long blocks.
 
         Afterwards :meth:`added` gives what was added to these granules."""
         if not self.active or len(mdct) == 0:
@@ -87,7 +89,7 @@ class Restorer:
         restore_chunk(mdct, gi, sf, coded, joint, int(first_granule), p.cutoff_line, p.passband_line,
                       p.target_line, p.highband, p.holes, self.strength, SALT, self.sfb_long, self.sfb_short,
                       self.n_mixed, self.slope_hist,
-                      self.hole_runs, self.prev_level, self._filled[:G])
+                      self.hole_runs, self.prev_level, self._filled[:G], bounded)
 
     def added(self, a, b):
         """float32[b - a, C, 576]: what the last :meth:`process` added to its granules ``a..b``."""

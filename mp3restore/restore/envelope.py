@@ -145,7 +145,7 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
                 out1[i] += p1 * m
 
 
-@njit
+@njit(inline="always")
 def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, w, nl, kf):
     """The most mean power per line (dB) that the lines just above ``kf``, all
     quantized to zero, can have had in channel ``c`` (left/right, or mono) of a
@@ -158,7 +158,8 @@ def quantizer_bound_db(ms, nc, c, g0, g1, sf0, sf1, sfb, w, nl, kf):
     mean of M's and S's (both coded channels' side info ``g``/``sf`` are
     given).  No bound (+1000) in the last band (long sfb 21, short sfb 12),
     which has no scalefactor: encoders choose to zero it whatever its content
-    (LAME's sfb21 handling)."""
+    (LAME's sfb21 handling).  Inlined: a call with its eleven arguments cost
+    about as much as the work (0.1 ms per 30 s at 64 kbps)."""
     last = len(sfb) - 2
     b = 0
     while b < last and sfb[b + 1] <= kf:

@@ -71,6 +71,22 @@ def source_correlation(xa, xb, a, b):
     return min(1.0, max(-1.0, np.float64(sab) / np.sqrt(np.float64(saa) * np.float64(sbb))))
 
 
+@njit(inline="always")
+def _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, m):
+    """``m`` lines of a subband piece: patch and noise blended, times the gain's
+    shape within the piece.  Inlined with ``m`` = 18 (a full subband) the trip
+    count is a constant and the loop vectorises without a scalar remainder
+    (12 % of the fill's time)."""
+    for i in range(m):
+        v = src[i]
+        n = r1 * na[i] + r2 * nb[i]
+        y = ap * v + an * n if v != 0.0 else az * n
+        # exp(t) to 4th order: |t| stays under ~0.4 in a piece (0.03 % off)
+        t = gb32 * (lnk[i] - ln0)
+        dst[i] = (np.float32(1.0) + t * (np.float32(1.0) + t * (np.float32(0.5) + t * (
+            np.float32(1.0 / 6.0) + t * np.float32(1.0 / 24.0))))) * y
+
+
 @njit(fastmath=SUMS)
 def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     """Fill lines ``kf..kt`` of a long granule's 576 lines ``x`` (patches shifted
@@ -81,8 +97,10 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     all); noise line ``k`` is ``rho * NOISE[n0 + k] + sqrt(1 - rho**2) *
     NOISE[n1 + k]`` (``n0``: channel 0's offset, ``n1`` this channel's; channel
     0 itself passes ``rho = 1``).
-    The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``,
-    with one ``exp`` per subband piece and a polynomial within it.
+    The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``:
+    one ``exp`` at ``kf``, carried from piece to piece by a 5th-order
+    polynomial where the step is small (0.03 % off after a dozen pieces), and a
+    polynomial within each piece.
     """
     step = 36
     sub = 18
@@ -98,7 +116,9 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     r1 = np.float32(rho)
     r2 = np.float32(rho2)
     gb32 = np.float32(gb)
+    g = np.exp(ga + gb * LN_LINE[kf])
     d = kf
+    dp = kf
     while d < kt:
         # destination subband piece [d, e) and its source lines d - off (off a multiple of P)
         e = min(kt, (d // sub + 1) * sub)
@@ -114,23 +134,25 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
         # sqrt(1 - r) / rms with one square root (they are on each piece's critical path)
         cp = np.sqrt((1.0 - r) * (e - d) / ss) if ss > 0.0 else 0.0
         cn = np.sqrt(r)
-        g = np.exp(ga + gb * LN_LINE[d])
+        # the gain at d: exp(ga + gb ln(d + 0.5)), from the one at the previous piece's start
+        u = gb * (LN_LINE[d] - LN_LINE[dp])
+        if abs(u) < 0.25:
+            g *= 1.0 + u * (1.0 + u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u * (1.0 / 120.0)))))
+        else:
+            g = np.exp(ga + gb * LN_LINE[d])
+        dp = d
         # float32 from here: twice the lanes of float64
         ap = np.float32(g * cp)
         an = np.float32(g * cn)
         az = np.float32(g * zero_noise)
-        ln0 = LN_LINE32[d]
         lnk = LN_LINE32[d:e]
+        ln0 = LN_LINE32[d]
         na = NOISE[n0 + d:n0 + e]
         nb = NOISE[n1 + d:n1 + e]
-        for i in range(e - d):
-            v = src[i]
-            n = r1 * na[i] + r2 * nb[i]
-            y = ap * v + an * n if v != 0.0 else az * n
-            # exp(t) to 4th order: |t| stays under ~0.4 in a piece (0.03 % off)
-            t = gb32 * (lnk[i] - ln0)
-            dst[i] = (np.float32(1.0) + t * (np.float32(1.0) + t * (np.float32(0.5) + t * (
-                np.float32(1.0 / 6.0) + t * np.float32(1.0 / 24.0))))) * y
+        if e - d == sub:
+            _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, 18)
+        else:
+            _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, e - d)
         d = e
 
 

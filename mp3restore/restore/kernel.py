@@ -2,11 +2,11 @@
 import numpy as np
 
 from .._jit import njit
-from ..sideinfo import BLOCK_TYPE, MIXED_BLOCK
+from ..sideinfo import BLOCK_TYPE, LAST_NONZERO, MIXED_BLOCK
 from .envelope import NB, envelope_at, quantizer_bound_db, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
-from .lines import gather_window, last_nonzero, scatter_window, short_index
+from .lines import gather_window, last_nonzero, last_nonzero_below, scatter_window, short_index
 from .noise import noise_offset
 
 HISTORY = 16  # granules of slope history: the slope is the mean over the long
@@ -17,7 +17,7 @@ HISTORY = 16  # granules of slope history: the slope is the mean over the long
 
 @njit
 def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes, strength, salt, sfb_long,
-                  sfb_short, n_mixed, slope_hist, hole_runs, prev_level, filled):
+                  sfb_short, n_mixed, slope_hist, hole_runs, prev_level, filled, bounded):
     """Restore granules ``mdct[G, C, 576]`` in place.
 
     ``coded``/``joint`` int32[G]: coded channels and joint-stereo mode extension
@@ -32,6 +32,10 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
     of the previous granule, -200 when none) are updated.
     ``filled`` int32[G, C, 5] receives where lines were added (see :func:`added_lines`).
+    ``bounded``: the coefficients are the decoder's own, so in long blocks no
+    line at or above the coded channels' highest ``gi[..., LAST_NONZERO]`` is
+    non-zero (stereo processing only combines lines below it) and the search
+    for the highest non-zero line starts there; edited coefficients need False.
 
     Transients: a start block (type 1) is followed by short blocks, so its top
     octave holds the attack's energy; its high band takes the lower of its own
@@ -73,8 +77,11 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
         for c in range(C):
             level_seen[c] = -200.0
         kl = 0
+        top = 576
+        if bounded and bt != 2:
+            top = min(576, max(gi[g, 0, LAST_NONZERO], gi[g, c1, LAST_NONZERO]))
         for c in range(nc):
-            klc[c] = last_nonzero(mdct[g, c])
+            klc[c] = last_nonzero_below(mdct[g, c], top)
             kl = max(kl, klc[c])
         if kl > 0:
             if bt != 2:

@@ -46,8 +46,14 @@ def _below_zero_blocks(x, top, n):
 @njit
 def last_nonzero(x):
     """One past the highest non-zero value of ``x`` (0 when all are zero)."""
+    return last_nonzero_below(x, len(x))
+
+
+@njit
+def last_nonzero_below(x, top):
+    """One past the highest non-zero value of ``x[:top]`` (0 when all are zero)."""
     # skip zero blocks of 64, then of 8: the zero top of a granule is usually a few hundred lines
-    top = _below_zero_blocks(x, _below_zero_blocks(x, len(x), 64), 8)
+    top = _below_zero_blocks(x, _below_zero_blocks(x, top, 64), 8)
     for k in range(top - 1, -1, -1):
         if x[k] != 0.0:
             return k + 1
