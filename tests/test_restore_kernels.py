@@ -111,9 +111,11 @@ def fill_reference(x, kf, kt, level, slope, r0, rho, n0, n1, strength):
     span = max(1, kt - kf)
     rho2 = np.sqrt(max(0.0, 1 - rho * rho))
     d = kf
+    a0 = kf // step * step  # patches start at a0 + j P: on subband boundaries
     while d < kt:
+        off = ((d - a0) // P + 1) * P
         e = min(kt, (d // sub + 1) * sub)
-        off = ((d - kf) // P + 1) * P
+        assert 0 <= d - off and e - off <= kf  # every source line is a coded one
         src = x[d - off:e - off].astype(np.float64)
         rms = np.sqrt(np.mean(src ** 2))
         r = r0 + (1 - r0) * 0.5 * (0.5 * (d + e) - kf) / span if r0 > 0 else 0.0
@@ -134,6 +136,8 @@ def fill_reference(x, kf, kt, level, slope, r0, rho, n0, n1, strength):
     (434, 522, -14.0, 0.5, 1.0),  # 128 kbps long block, channel 0
     (250, 522, -33.0, 0.35, 0.3),  # 64 kbps, several patches, steepest slope, correlated channel
     (300, 522, -9.0, 0.0, 1.0),  # pure patch, no noise
+    (256, 522, -20.0, 1.0, 0.6),  # noise only (a noise-like source), correlated channel
+    (311, 500, -60.0, 1.0, 1.0),  # noise only, steepest slope, pieces cut at both ends
 ])
 def test_fill_matches_reference(kf, kt, slope, r0, rho):
     x = sparse_lines(top=kf)

@@ -72,25 +72,45 @@ def source_correlation(xa, xb, a, b):
 
 
 @njit(inline="always")
-def _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, m):
-    """``m`` lines of a subband piece: patch and noise blended, times the gain's
-    shape within the piece.  Inlined with ``m`` = 18 (a full subband) the trip
-    count is a constant and the loop vectorises without a scalar remainder
-    (12 % of the fill's time)."""
+def _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, bp, bn, az, h, gb32, m):
+    """``m`` lines of a piece: patch and noise blended (``ap``/``an`` below line
+    ``h``, ``bp``/``bn`` from it: the piece's two subbands), times the gain's
+    shape within the piece (``ln0``: the log line its gain refers to).  Inlined
+    with ``m`` = ``h`` * 2 = 36 (a full piece) the trip count is a constant and
+    the loop vectorises without a scalar remainder."""
     for i in range(m):
         v = src[i]
         n = r1 * na[i] + r2 * nb[i]
-        y = ap * v + an * n if v != 0.0 else az * n
-        # exp(t) to 4th order: |t| stays under ~0.4 in a piece (0.03 % off)
+        cp = ap if i < h else bp
+        cn = an if i < h else bn
+        y = cp * v + cn * n if v != 0.0 else az * n
+        # exp(t) to 4th order: t is taken from the piece's log-middle, so |t| stays
+        # under ~0.4 (0.03 % off) for slopes to -60 dB/octave from line 250 up
         t = gb32 * (lnk[i] - ln0)
         dst[i] = (np.float32(1.0) + t * (np.float32(1.0) + t * (np.float32(0.5) + t * (
             np.float32(1.0 / 6.0) + t * np.float32(1.0 / 24.0))))) * y
 
 
+@njit(inline="always")
+def _patch_factors(src, a, b, d, kf, r0, span):
+    """``(sqrt(1 - r) / rms, sqrt(r))`` of the subband piece ``src[a:b]`` (destination lines
+    ``d + a .. d + b``): the patch normalised to unit power, and the noise fraction ``r``
+    at the piece's centre."""
+    ss = 0.0
+    for i in range(a, b):
+        v = np.float64(src[i])
+        ss += v * v
+    r = r0 + (1.0 - r0) * 0.5 * (d + 0.5 * (a + b) - kf) / span if r0 > 0.0 else 0.0
+    # sqrt(1 - r) / rms with one square root (they are on each piece's critical path)
+    return (np.sqrt((1.0 - r) * (b - a) / ss) if ss > 0.0 else 0.0), np.sqrt(r)
+
+
 @njit(fastmath=SUMS)
 def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
-    """Fill lines ``kf..kt`` of a long granule's 576 lines ``x`` (patches shifted
-    by multiples of 36 lines, subband pieces of 18).
+    """Fill lines ``kf..kt`` of a long granule's 576 lines ``x`` (patches of the
+    coded lines ``a0 - P .. a0`` shifted by ``P``, ``2 P``, ..., ``P`` a multiple
+    of 36 lines and ``a0`` the multiple of 36 at or below ``kf``, so patches meet
+    on piece boundaries; normalised per polyphase subband, 18 lines).
 
     ``level_db``/``slope``: envelope at ``kf`` and
     above it; ``r0``: noise fraction at ``kf`` (0: a pure patch, no noise at
@@ -98,15 +118,16 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     NOISE[n1 + k]`` (``n0``: channel 0's offset, ``n1`` this channel's; channel
     0 itself passes ``rho = 1``).
     The gain follows ``10**((level + slope * log2((k + 0.5) / kf)) / 20)``:
-    one ``exp`` at ``kf``, carried from piece to piece by a 5th-order
-    polynomial where the step is small (0.03 % off after a dozen pieces), and a
-    polynomial within each piece.
+    lines are written in pieces of two subbands, each with one gain (carried
+    from the previous piece's by a 5th-order polynomial where the step is
+    small, 0.03 % off after a dozen pieces) and a polynomial within it.
     """
     step = 36
     sub = 18
     half = kf // 2
     P = max(step, (half // step) * step)
-    if kf - P < 0 or kt <= kf:
+    a0 = (kf // step) * step
+    if a0 - P < 0 or kt <= kf:
         return
     span = max(1, kt - kf)
     gb = slope / 20.0 * np.log(10.0) / np.log(2.0)  # dB/octave -> exponent of k: (k / kf) ** gb
@@ -116,43 +137,53 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     r1 = np.float32(rho)
     r2 = np.float32(rho2)
     gb32 = np.float32(gb)
-    g = np.exp(ga + gb * LN_LINE[kf])
+    mid = 0.5 * (LN_LINE[kf] + LN_LINE[min(kt, (kf // step + 1) * step) - 1])
+    g = np.exp(ga + gb * mid)
     d = kf
-    dp = kf
     while d < kt:
-        # destination subband piece [d, e) and its source lines d - off (off a multiple of P)
-        e = min(kt, (d // sub + 1) * sub)
-        off = ((d - kf) // P + 1) * P
+        # destination piece [d, e) (two subbands, split at h) and its source lines d - off:
+        # patches start at a0 + j P, so a piece is never cut by one, and every source line
+        # is a coded one (below kf)
+        off = ((d - a0) // P + 1) * P
+        e = min(kt, (d // step + 1) * step)
+        h = min(e, (d // sub + 1) * sub) - d
         # slices, so the indices start at 0 and the loops vectorise
         dst = x[d:e]
         src = x[d - off:e - off]
-        ss = 0.0
-        for i in range(e - d):
-            v = np.float64(src[i])
-            ss += v * v
-        r = r0 + (1.0 - r0) * 0.5 * (0.5 * (d + e) - kf) / span if r0 > 0.0 else 0.0
-        # sqrt(1 - r) / rms with one square root (they are on each piece's critical path)
-        cp = np.sqrt((1.0 - r) * (e - d) / ss) if ss > 0.0 else 0.0
-        cn = np.sqrt(r)
-        # the gain at d: exp(ga + gb ln(d + 0.5)), from the one at the previous piece's start
-        u = gb * (LN_LINE[d] - LN_LINE[dp])
+        if r0 >= 1.0:  # noise only (r = 1 everywhere, most granules of noise-like sources)
+            cpa, cna, cpb, cnb = 0.0, 1.0, 0.0, 1.0
+        elif e - d == step:  # constant bounds: the loops vectorise without a remainder
+            cpa, cna = _patch_factors(src, 0, 18, d, kf, r0, span)
+            cpb, cnb = _patch_factors(src, 18, 36, d, kf, r0, span)
+        else:
+            cpa, cna = _patch_factors(src, 0, h, d, kf, r0, span)
+            cpb, cnb = _patch_factors(src, h, e - d, d, kf, r0, span)
+        # the gain at the piece's log-middle, exp(ga + gb mid), from the previous piece's
+        m = 0.5 * (LN_LINE[d] + LN_LINE[e - 1])
+        u = gb * (m - mid)
+        mid = m
         if abs(u) < 0.25:
             g *= 1.0 + u * (1.0 + u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u * (1.0 / 120.0)))))
         else:
-            g = np.exp(ga + gb * LN_LINE[d])
-        dp = d
+            g = np.exp(ga + gb * mid)
         # float32 from here: twice the lanes of float64
-        ap = np.float32(g * cp)
-        an = np.float32(g * cn)
+        ap = np.float32(g * cpa)
+        an = np.float32(g * cna)
+        bp = np.float32(g * cpb)
+        bn = np.float32(g * cnb)
         az = np.float32(g * zero_noise)
         lnk = LN_LINE32[d:e]
-        ln0 = LN_LINE32[d]
+        ln0 = np.float32(mid)
         na = NOISE[n0 + d:n0 + e]
         nb = NOISE[n1 + d:n1 + e]
-        if e - d == sub:
-            _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, 18)
+        if e - d == step:
+            # with noise only both halves have the same factors: no split (h = 36 folds it away)
+            if r0 >= 1.0:
+                _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, bp, bn, az, 36, gb32, 36)
+            else:
+                _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, bp, bn, az, 18, gb32, 36)
         else:
-            _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, az, gb32, e - d)
+            _fill_piece(dst, src, na, nb, lnk, ln0, r1, r2, ap, an, bp, bn, az, h, gb32, e - d)
         d = e
 
 
