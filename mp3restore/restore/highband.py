@@ -222,20 +222,31 @@ def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     while d < kt:
         e = min(kt, (d // sub + 1) * sub)
         off = ((d - kf) // P + 1) * P
-        ss = 0.0
-        for w in range(3):
-            src = wins[w, d - off:e - off]
-            for i in range(e - d):
-                v = np.float64(src[i])
-                ss += v * v
-        if ss > 0.0:
-            g = np.exp(ga + gb * LN_LINE[d]) * np.sqrt(3 * (e - d) / ss)
-            ln0 = LN_LINE[d]
-            lnk = LN_LINE[d:e]
-            for w in range(3):
-                dst = wins[w, d:e]
-                src = wins[w, d - off:e - off]
-                for i in range(e - d):
-                    t = gb * (lnk[i] - ln0)
-                    dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * src[i]
+        # a full piece (6 lines) with a constant trip count: the loops unroll
+        if e - d == sub:
+            _window_piece(wins, d, off, ga, gb, 6)
+        else:
+            _window_piece(wins, d, off, ga, gb, e - d)
         d = e
+
+
+@njit(fastmath=SUMS, inline="always")
+def _window_piece(wins, d, off, ga, gb, m):
+    """Lines ``d .. d + m`` of the three windows: the copy of ``d - off ..``, under
+    one gain for the three (:func:`fill_windows`)."""
+    ss = 0.0
+    for w in range(3):
+        src = wins[w, d - off:d - off + m]
+        for i in range(m):
+            v = np.float64(src[i])
+            ss += v * v
+    if ss > 0.0:
+        g = np.exp(ga + gb * LN_LINE[d]) * np.sqrt(3 * m / ss)
+        ln0 = LN_LINE[d]
+        lnk = LN_LINE[d:d + m]
+        for w in range(3):
+            dst = wins[w, d:d + m]
+            src = wins[w, d - off:d - off + m]
+            for i in range(m):
+                t = gb * (lnk[i] - ln0)
+                dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * src[i]
