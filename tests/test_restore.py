@@ -89,9 +89,15 @@ def test_coded_lines_are_untouched(mp3_128):
     assert np.any(r.mdct[~coded] != 0)
 
 
-def test_read_equals_restore_coefficients_path(mp3_128):
-    a, _ = mp3restore.read(mp3_128, restore=True)
-    b, _ = mp3restore.synthesize(restore_coefficients(mp3restore.read_coefficients(mp3_128)))
+@pytest.mark.parametrize("name", [None, "dual_cbr128_44100.mp3", "stereo_joint_cbr64_44100.mp3"])
+def test_read_equals_restore_coefficients_path(mp3_128, name):
+    # read() searches long granules' top line from the decoder's Huffman bound, the
+    # coefficients path from the top (they may be edited): the same lines either way.
+    # The dual-channel stream has a granule with a long and a short channel.
+    f = mp3_128 if name is None else FIXTURES / name
+    assert mp3restore.open(f).restoration_plan().highband
+    a, _ = mp3restore.read(f, restore=True)
+    b, _ = mp3restore.synthesize(restore_coefficients(mp3restore.read_coefficients(f)))
     np.testing.assert_array_equal(a, b)
 
 
@@ -113,7 +119,9 @@ def test_decoder_bound_on_nonzero_lines_holds(path):
     c = mp3restore.read_coefficients(path)
     nc = granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header))
     checked = tight = 0
-    for g in np.flatnonzero(c.block_type[:, 0] != 2):
+    for g in range(len(c.mdct)):
+        if np.any(c.block_type[g, :nc[g]] == 2):  # the kernel uses the bound when all coded channels are long
+            continue
         top = int(c.last_nonzero[g, :nc[g]].max())
         assert not np.any(c.mdct[g, :, top:]), f"granule {g}: a non-zero line at or above {top}"
         checked += 1
@@ -300,6 +308,36 @@ def test_added_lines_recovers_the_spectrum_before_restoration(mp3_128):
     r.process(m, c.side_info, c.scalefactors, granule_channels(*frames), granule_joint(*frames), 0)
     assert np.any(m != c.mdct)
     np.testing.assert_array_equal(m - r.added(0, len(m)), c.mdct)
+
+
+def test_the_decoder_bound_is_used_only_when_every_channel_is_long(mp3_128):
+    """``read()`` lets the kernel start the search for a long granule's top line at the
+    decoder's Huffman bound; a short block's reordering moves lines above its Huffman
+    index, so a granule with a short channel is searched from the top."""
+    from mp3restore.decoder import granule_channels, granule_joint
+    from mp3restore.restore import Restorer
+    from mp3restore.sideinfo import BLOCK_TYPE, LAST_NONZERO
+
+    c = mp3restore.read_coefficients(mp3_128)
+    plan = mp3restore.open(mp3_128).restoration_plan()
+    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    coded, joint = granule_channels(*frames), granule_joint(*frames)
+    g = int(np.flatnonzero((c.block_type != 2).all(axis=1) & (c.last_nonzero.min(axis=1) > 300))[0])
+    sl = slice(g, g + 1)
+
+    def restore_with_bound(short_channel_1):
+        gi = np.array(c.side_info[sl], np.int32)
+        gi[:, :, LAST_NONZERO] = 250  # a bound below the coded lines (and above half the cutoff): wrong
+        if short_channel_1:
+            gi[:, 1, BLOCK_TYPE] = 2
+        m = c.mdct[sl].copy()
+        Restorer(plan, c.samplerate, c.channels).process(m, gi, np.ascontiguousarray(c.scalefactors[sl]),
+                                                         coded[sl], joint[sl], g, bounded=True)
+        kept = c.mdct[sl] != 0
+        return np.array_equal(m[kept], c.mdct[sl][kept])
+
+    assert restore_with_bound(short_channel_1=True)  # ignored: the coded lines are kept
+    assert not restore_with_bound(short_channel_1=False)  # used (and here wrong): lines overwritten
 
 
 def test_short_block_copies_keep_the_attack_where_it_is():

@@ -32,10 +32,11 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
     of the previous granule, -200 when none) are updated.
     ``filled`` int32[G, C, 5] receives where lines were added (see :func:`added_lines`).
-    ``bounded``: the coefficients are the decoder's own, so in long blocks no
-    line at or above the coded channels' highest ``gi[..., LAST_NONZERO]`` is
-    non-zero (stereo processing only combines lines below it) and the search
-    for the highest non-zero line starts there; edited coefficients need False.
+    ``bounded``: the coefficients are the decoder's own, so in a granule whose
+    coded channels are all long blocks no line at or above their highest
+    ``gi[..., LAST_NONZERO]`` is non-zero (stereo processing only combines lines
+    below it) and the search for the highest non-zero line starts there;
+    edited coefficients need False.
 
     Transients: a start block (type 1) is followed by short blocks, so its top
     octave holds the attack's energy; its high band takes the lower of its own
@@ -78,7 +79,9 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
             level_seen[c] = -200.0
         kl = 0
         top = 576
-        if bounded and bt != 2:
+        # long blocks in every coded channel (a short block's reordering moves lines above
+        # its Huffman index)
+        if bounded and bt != 2 and gi[g, c1, BLOCK_TYPE] != 2:
             top = min(576, max(gi[g, 0, LAST_NONZERO], gi[g, c1, LAST_NONZERO]))
         for c in range(nc):
             klc[c] = last_nonzero_below(mdct[g, c], top)
