@@ -340,6 +340,32 @@ def test_the_decoder_bound_is_used_only_when_every_channel_is_long(mp3_128):
     assert not restore_with_bound(short_channel_1=False)  # used (and here wrong): lines overwritten
 
 
+def test_a_granule_with_a_long_and_a_short_channel_fills_each_on_its_own_path():
+    """Channels may switch blocks independently (dual channel, or LAME's --allow-diff-short):
+    the long channel gets the long-block fill, the short one the window-by-window fill
+    (its attack stays in its window), and the coded lines of both are kept."""
+    from mp3restore.decoder import granule_channels, granule_joint
+    from mp3restore.restore import Restorer
+
+    f = FIXTURES / "dual_cbr128_44100.mp3"
+    c = mp3restore.read_coefficients(f)
+    split = np.flatnonzero((c.block_type[:, 0] == 2) != (c.block_type[:, 1] == 2))
+    assert len(split) >= 1
+    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    r = Restorer(mp3restore.open(f).restoration_plan(), c.samplerate, c.channels)
+    m = c.mdct.copy()
+    r.process(m, c.side_info, c.scalefactors, granule_channels(*frames), granule_joint(*frames), 0)
+    kept = c.mdct != 0
+    np.testing.assert_array_equal(m[kept], c.mdct[kept])
+    for g in split:
+        for ch in range(2):
+            filled = r._filled[g, ch]  # [long start, window starts x3, hole mask]
+            if c.block_type[g, ch] == 2:
+                assert filled[0] == 576 and np.all(filled[1:4] < 192), (g, ch, filled)
+            else:
+                assert filled[0] < 576 and np.all(filled[1:4] == 192), (g, ch, filled)
+
+
 def test_short_block_copies_keep_the_attack_where_it_is():
     """Short windows share one gain per subband piece, so the aliases of the copied
     lines cancel between windows and the high band does not start before the attack

@@ -70,11 +70,14 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
         for c in range(C):
             slope_hist[c, slot] = np.nan
         nc = min(C, coded[g])
-        bt = gi[g, 0, BLOCK_TYPE]
-        # the quantizer's steps: not in intensity granules (channel 1 holds positions)
-        steps = (joint[g] & 1) == 0
-        ms = (joint[g] & 2) != 0
         c1 = min(1, nc - 1)
+        bt = gi[g, 0, BLOCK_TYPE]
+        # one channel long, the other short: each takes its own path, alone (no channel
+        # correlation, no estimate that needs both channels' steps)
+        split = (bt == 2) != (gi[g, c1, BLOCK_TYPE] == 2)
+        # the quantizer's steps: not in intensity granules (channel 1 holds positions)
+        steps = (joint[g] & 1) == 0 and not split
+        ms = (joint[g] & 2) != 0
         for c in range(C):
             level_seen[c] = -200.0
         kl = 0
@@ -85,76 +88,82 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
             top = min(576, max(gi[g, 0, LAST_NONZERO], gi[g, c1, LAST_NONZERO]))
         for c in range(nc):
             klc[c] = last_nonzero_below(mdct[g, c], top)
-            kl = max(kl, klc[c])
-        if kl > 0:
-            if bt != 2:
-                if do_holes and bt != 1:
-                    for c in range(nc):
+            if gi[g, c, BLOCK_TYPE] != 2:
+                kl = max(kl, klc[c])
+        if kl > 0:  # long blocks (all coded channels, or one when split)
+            if do_holes:
+                for c in range(nc):
+                    if gi[g, c, BLOCK_TYPE] == 0 or gi[g, c, BLOCK_TYPE] == 3:  # not start, not short
                         filled[g, c, 4] = fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, klc[c],
                                                      hole_runs[c], gabs, c, salt, strength, pw)
-                if do_hf and kl >= kc // 2 and kl + 6 <= kt:
-                    kf = kl
-                    rho = 0.0
-                    if nc == 2:
-                        rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
-                    n0 = noise_offset(gabs, 0, -1, salt)
-                    if steps:
-                        zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
-                                        sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
-                    else:
-                        miss[:] = 0.0
-                    for c in range(nc):
-                        x = mdct[g, c]
-                        level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
-                        if n >= 2:
-                            slope_hist[c, slot] = slope
-                        if n == 0:
-                            continue
-                        if kf < kp and steps:
-                            level = min(level, quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
-                                                                  sf[g, c1], sfb_long, -1, 0, kf))
-                        level_seen[c] = level
-                        if bt == 1:
-                            level = min(level, prev_level[c])
-                        s = _mean_slope(slope_hist[c], slope)
-                        fill(x, kf, kt, level, clamp_slope(s), _noise_fraction(sfm), rho if c else 1.0,
-                             n0, noise_offset(gabs, c, -1, salt), strength)
-                        filled[g, c, 0] = kf
-            elif do_hf:
-                # short windows: one band start and one gain per subband piece for the three
-                # windows (fill_windows), so the copies' time-domain aliases still cancel
-                kts = kt // 3
-                kf = 0
-                for w in range(3):
-                    for c in range(nc):
+            if do_hf and kl >= kc // 2 and kl + 6 <= kt:
+                kf = kl
+                rho = 0.0
+                if nc == 2 and not split:
+                    rho = source_correlation(mdct[g, 0], mdct[g, 1], kf // 2, kf)
+                n0 = noise_offset(gabs, 0, -1, salt)
+                if steps:
+                    zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
+                                    sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
+                else:
+                    miss[:] = 0.0
+                for c in range(nc):
+                    if gi[g, c, BLOCK_TYPE] == 2:
+                        continue
+                    x = mdct[g, c]
+                    level, slope, n, sfm = envelope_at(x, kf, band_p, band_n, miss[c])
+                    if n >= 2:
+                        slope_hist[c, slot] = slope
+                    if n == 0:
+                        continue
+                    if kf < kp and steps:
+                        level = min(level, quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
+                                                              sf[g, c1], sfb_long, -1, 0, kf))
+                    level_seen[c] = level
+                    if gi[g, c, BLOCK_TYPE] == 1:
+                        level = min(level, prev_level[c])
+                    s = _mean_slope(slope_hist[c], slope)
+                    fill(x, kf, kt, level, clamp_slope(s), _noise_fraction(sfm), rho if c else 1.0,
+                         n0, noise_offset(gabs, c, -1, salt), strength)
+                    filled[g, c, 0] = kf
+        if do_hf and (bt == 2 or split):
+            # short windows: one band start and one gain per subband piece for the three
+            # windows (fill_windows), so the copies' time-domain aliases still cancel
+            kts = kt // 3
+            kf = 0
+            for w in range(3):
+                for c in range(nc):
+                    if gi[g, c, BLOCK_TYPE] == 2:
                         gather_window(mdct[g, c], w, wins[w, c])
                         kf = max(kf, last_nonzero(wins[w, c]))
-                if kf >= kc // 6 and kf + 2 <= kts:
-                    nl = n_mixed if gi[g, 0, MIXED_BLOCK] else 0
-                    for c in range(nc):
-                        power = 0.0
-                        slope = 0.0
-                        m = 0
+            if kf >= kc // 6 and kf + 2 <= kts:
+                for c in range(nc):
+                    if gi[g, c, BLOCK_TYPE] != 2:
+                        continue
+                    nl = n_mixed if gi[g, c, MIXED_BLOCK] else 0
+                    power = 0.0
+                    slope = 0.0
+                    m = 0
+                    for w in range(3):
+                        level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, no_miss)
+                        if n > 0:
+                            power += 10.0 ** (level / 10.0)
+                            slope += s
+                            m += 1
+                    if m == 0:
+                        continue
+                    level = 10.0 * np.log10(power / 3.0)
+                    if 3 * kf < kp and steps:
+                        bound = 0.0
                         for w in range(3):
-                            level, s, n, _ = envelope_at(wins[w, c], kf, band_p, band_n, no_miss)
-                            if n > 0:
-                                power += 10.0 ** (level / 10.0)
-                                slope += s
-                                m += 1
-                        if m == 0:
-                            continue
-                        level = 10.0 * np.log10(power / 3.0)
-                        if 3 * kf < kp and steps:
-                            bound = 0.0
-                            for w in range(3):
-                                bound += 10.0 ** (quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
-                                                                     sf[g, c1], sfb_short, w, nl, kf) / 10.0)
-                            level = min(level, 10.0 * np.log10(bound / 3.0))
-                        s = _mean_slope(slope_hist[c], slope / m)
-                        fill_windows(wins[:, c], kf, kts, kc // 3, level, clamp_slope(s), strength)
-                        for w in range(3):
-                            scatter_window(wins[w, c], w, kf, mdct[g, c])
-                            filled[g, c, 1 + w] = kf
+                            bound += 10.0 ** (quantizer_bound_db(ms, nc, c, gi[g, 0], gi[g, c1], sf[g, 0],
+                                                                 sf[g, c1], sfb_short, w, nl, kf) / 10.0)
+                        level = min(level, 10.0 * np.log10(bound / 3.0))
+                    s = _mean_slope(slope_hist[c], slope / m)
+                    fill_windows(wins[:, c], kf, kts, kc // 3, level, clamp_slope(s), strength)
+                    for w in range(3):
+                        scatter_window(wins[w, c], w, kf, mdct[g, c])
+                        filled[g, c, 1 + w] = kf
         for c in range(C):
             prev_level[c] = level_seen[c]
         for c in range(nc, C):
