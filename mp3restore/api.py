@@ -199,23 +199,23 @@ def _iter_pcm_parallel(stream, restore, strength, bandwidth, threads, span_frame
         yield s0, out
 
 
-def _plan(stream, strength, bandwidth):
+def _plan(stream, strength, bandwidth, find_holes=False):
     """The restoration plan, from the coefficients of the lookahead frames."""
     from .decoder import FrameDecoder
     from .restore import LOOKAHEAD_FRAMES
 
     end = min(stream.nframes, stream.first + LOOKAHEAD_FRAMES)
     _, mdct, gi, _sf, _st, _mdb = FrameDecoder(stream, max(1, end - stream.first)).decode(stream.first, end)
-    return _make_restorer(stream, mdct, gi, stream.first, strength, bandwidth).plan
+    return _make_restorer(stream, mdct, gi, stream.first, strength, bandwidth, find_holes).plan
 
 
-def _make_restorer(stream, mdct, gi, a, strength, bandwidth):
+def _make_restorer(stream, mdct, gi, a, strength, bandwidth, find_holes=False):
     from .restore import LOOKAHEAD_FRAMES, Restorer, make_plan
 
     assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
     end = min(stream.nframes, a + LOOKAHEAD_FRAMES)
     look = int(stream.gr_start[end] - stream.gr_start[a])
-    plan = make_plan(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth=bandwidth)
+    plan = make_plan(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth=bandwidth, find_holes=find_holes)
     return Restorer(plan, stream.samplerate, stream.channels, strength)
 
 
@@ -351,7 +351,7 @@ class Mp3File:
         in the lookahead).  Decodes the coefficients of the first frames only."""
         strength, bandwidth = _check_restore(strength, bandwidth)
         _check_open(self._stream)
-        return _plan(self._stream, strength, bandwidth)
+        return _plan(self._stream, strength, bandwidth, find_holes=True)
 
     def nsamples(self, gapless=True):
         """Samples per channel that ``read``/``blocks`` return."""

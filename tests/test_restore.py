@@ -101,6 +101,20 @@ def test_read_equals_restore_coefficients_path(mp3_128, name):
     np.testing.assert_array_equal(a, b)
 
 
+def test_the_decode_plan_is_the_reported_plan_without_the_hole_count():
+    """``read()`` skips counting the lookahead's holes (only ``info`` reports them);
+    everything else in its plan is what ``restoration_plan()`` reports."""
+    import dataclasses
+
+    from mp3restore.api import _plan
+
+    with mp3restore.open(FIXTURES / "stereo_joint_cbr64_44100.mp3") as f:
+        reported = f.restoration_plan()
+        decoded = _plan(f._stream, 1.0, None)
+    assert reported.holes_found > 0 and decoded.holes_found == 0
+    assert dataclasses.replace(reported, holes_found=0) == decoded
+
+
 @pytest.mark.parametrize("path", [
     FIXTURES / "stereo_joint_cbr64_44100.mp3",  # mid/side
     FIXTURES / "stereo_joint_cbr64_22050.mp3",  # MPEG-2 LSF

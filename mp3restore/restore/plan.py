@@ -74,15 +74,17 @@ class Plan:
 
 
 @njit
-def lookahead_stats(mdct, sfb_long, last, band_nz):
+def lookahead_stats(mdct, sfb_long, last, band_nz, bands):
     """Per granule and channel of ``mdct[G, C, 576]``: one past the highest
-    non-zero line (``last[G, C]``) and whether each long band has a non-zero line
-    (``band_nz[G, C, 22]``)."""
+    non-zero line (``last[G, C]``) and, with ``bands``, whether each long band
+    has a non-zero line (``band_nz[G, C, 22]``)."""
     for g in range(mdct.shape[0]):
         for c in range(mdct.shape[1]):
             x = mdct[g, c]
             kl = last_nonzero(x)
             last[g, c] = kl
+            if not bands:
+                continue
             for b in range(22):
                 band_nz[g, c, b] = sfb_long[b] < kl and not is_zero(x, sfb_long[b], min(kl, sfb_long[b + 1]))
 
@@ -153,8 +155,11 @@ def count_holes(band_nz, block_type):
     return n
 
 
-def make_plan(info, mdct, block_type, *, bandwidth=None):
-    """Decide the restoration of a stream from its info and a lookahead of coefficients."""
+def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True):
+    """Decide the restoration of a stream from its info and a lookahead of coefficients.
+
+    ``find_holes=False`` leaves ``holes_found`` at 0 (what ``mp3restore info``
+    reports; a decode does not need it, and it is a third of the plan's time)."""
     sr = info.samplerate
     target = float(min(bandwidth or DEFAULT_BANDWIDTH, sr / 2.0))
     target_line = hz_to_line(target, sr)
@@ -166,7 +171,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
     last = np.zeros((G, C), np.int64)
     band_nz = np.zeros((G, C, 22), np.bool_)
     if G:
-        lookahead_stats(mdct, np.array(SFB_LONG[SAMPLE_RATES.index(sr)], np.int64), last, band_nz)
+        lookahead_stats(mdct, np.array(SFB_LONG[SAMPLE_RATES.index(sr)], np.int64), last, band_nz, find_holes)
     m = measured_cutoff_line(last, block_type) if G else -1
     measured = (m * sr / 1152.0) if m > 0 else 0.0
     if info.lowpass:
@@ -175,7 +180,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None):
         cutoff = measured
     cutoff_line = hz_to_line(cutoff, sr) if cutoff > 0 else 0
 
-    holes_found = count_holes(band_nz, block_type)
+    holes_found = count_holes(band_nz, block_type) if find_holes else 0
 
     def plan(highband, holes, reason):
         return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
