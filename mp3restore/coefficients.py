@@ -111,6 +111,14 @@ class Coefficients:
         return granule_channels(self.frame_header, self.frame_granule, 0, len(self.frame_header))
 
     @property
+    def joint_modes(self):
+        """int32 (G,): each granule's joint-stereo mode extension (bit 2 mid/side, bit 1
+        intensity; 0 outside joint stereo)."""
+        from .decoder import granule_joint
+
+        return granule_joint(self.frame_header, self.frame_granule, 0, len(self.frame_header))
+
+    @property
     def granules(self):
         return self.mdct.shape[0]
 

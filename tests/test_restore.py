@@ -128,10 +128,8 @@ def test_decoder_bound_on_nonzero_lines_holds(path):
     processing): no line at or above it may be non-zero after stereo processing."""
     if not path.exists():
         pytest.skip(f"{path} not found")
-    from mp3restore.decoder import granule_channels
-
     c = mp3restore.read_coefficients(path)
-    nc = granule_channels(c.frame_header, c.frame_granule, 0, len(c.frame_header))
+    nc = c.coded_channels
     checked = tight = 0
     for g in range(len(c.mdct)):
         if np.any(c.block_type[g, :nc[g]] == 2):  # the kernel uses the bound when all coded channels are long
@@ -311,15 +309,13 @@ def test_envelope_fit_matches_the_power_law():
 
 
 def test_added_lines_recovers_the_spectrum_before_restoration(mp3_128):
-    from mp3restore.decoder import granule_channels, granule_joint
     from mp3restore.restore import Restorer
 
     c = mp3restore.read_coefficients(mp3_128)
     plan = mp3restore.open(mp3_128).restoration_plan()
     m = c.mdct.copy()
     r = Restorer(plan, c.samplerate, c.channels)
-    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
-    r.process(m, c.side_info, c.scalefactors, granule_channels(*frames), granule_joint(*frames), 0)
+    r.process(m, c.side_info, c.scalefactors, c.coded_channels, c.joint_modes, 0)
     assert np.any(m != c.mdct)
     np.testing.assert_array_equal(m - r.added(0, len(m)), c.mdct)
 
@@ -328,14 +324,12 @@ def test_the_decoder_bound_is_used_only_when_every_channel_is_long(mp3_128):
     """``read()`` lets the kernel start the search for a long granule's top line at the
     decoder's Huffman bound; a short block's reordering moves lines above its Huffman
     index, so a granule with a short channel is searched from the top."""
-    from mp3restore.decoder import granule_channels, granule_joint
     from mp3restore.restore import Restorer
     from mp3restore.sideinfo import BLOCK_TYPE, LAST_NONZERO
 
     c = mp3restore.read_coefficients(mp3_128)
     plan = mp3restore.open(mp3_128).restoration_plan()
-    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
-    coded, joint = granule_channels(*frames), granule_joint(*frames)
+    coded, joint = c.coded_channels, c.joint_modes
     g = int(np.flatnonzero((c.block_type != 2).all(axis=1) & (c.last_nonzero.min(axis=1) > 300))[0])
     sl = slice(g, g + 1)
 
@@ -358,17 +352,15 @@ def test_a_granule_with_a_long_and_a_short_channel_fills_each_on_its_own_path():
     """Channels may switch blocks independently (dual channel, or LAME's --allow-diff-short):
     the long channel gets the long-block fill, the short one the window-by-window fill
     (its attack stays in its window), and the coded lines of both are kept."""
-    from mp3restore.decoder import granule_channels, granule_joint
     from mp3restore.restore import Restorer
 
     f = FIXTURES / "dual_cbr128_44100.mp3"
     c = mp3restore.read_coefficients(f)
     split = np.flatnonzero((c.block_type[:, 0] == 2) != (c.block_type[:, 1] == 2))
     assert len(split) >= 1
-    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
     r = Restorer(mp3restore.open(f).restoration_plan(), c.samplerate, c.channels)
     m = c.mdct.copy()
-    r.process(m, c.side_info, c.scalefactors, granule_channels(*frames), granule_joint(*frames), 0)
+    r.process(m, c.side_info, c.scalefactors, c.coded_channels, c.joint_modes, 0)
     kept = c.mdct != 0
     np.testing.assert_array_equal(m[kept], c.mdct[kept])
     for g in split:

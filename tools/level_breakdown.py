@@ -58,13 +58,11 @@ def edge_power(coded, truth, kc):
     lines ``0.8 kc .. 0.95 kc`` of its long granules (in both encodes) over
     that of ``truth`` (float[G, C, 576]), as coded and with the quantizer's
     zeroed power estimated: ``(coded_db, estimated_db)``."""
-    from mp3restore.decoder import granule_channels, granule_joint
     from mp3restore.restore.envelope import NB, cap_range, zero_line_power
     from mp3restore.tables.bands import SAMPLE_RATES, SFB_LONG
 
     sfb = np.array(SFB_LONG[SAMPLE_RATES.index(coded.samplerate)], np.int64)
-    frames = (coded.frame_header, coded.frame_granule, 0, len(coded.frame_header))
-    nch, joint = granule_channels(*frames), granule_joint(*frames)
+    nch, joint = coded.coded_channels, coded.joint_modes
     lo, hi = cap_range(kc)
     miss = np.zeros((2, NB + 1))
     p_coded = p_miss = p_truth = 0.0

@@ -72,7 +72,7 @@ class Restorer:
         """Restore ``mdct`` float32[G, C, 576] (granules ``first_granule...``) in place.
 
         ``coded``/``joint``: each granule's coded channels and joint-stereo mode
-        extension (:func:`~mp3restore.decoder.granule_channels`, ``granule_joint``).
+        extension (``Coefficients.coded_channels``, ``joint_modes``).
         ``bounded``: ``mdct`` and ``gi`` come straight from the decoder (not edited),
         so ``gi``'s last non-zero Huffman line bounds the lines of long blocks.
 
@@ -113,8 +113,6 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     bandwidth : float, optional
         Target bandwidth in Hz (default 20 kHz or Nyquist, whichever is lower).
     """
-    from ..decoder import granule_channels, granule_joint
-
     strength, bandwidth = check_options(strength, bandwidth)
     c = coefficients
     out = dataclasses.replace(c, mdct=c.mdct.copy(), restored_from=c.mdct)
@@ -123,8 +121,7 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     r = Restorer(plan, c.samplerate, c.channels, strength)
     if not r.active:
         return dataclasses.replace(c, mdct=c.mdct.copy())
-    frames = (c.frame_header, c.frame_granule, 0, len(c.frame_header))
     r.process(out.mdct, np.ascontiguousarray(c.side_info, dtype=np.int32),
-              np.ascontiguousarray(c.scalefactors, dtype=np.int16), granule_channels(*frames),
-              granule_joint(*frames), c.first_sample // 576)
+              np.ascontiguousarray(c.scalefactors, dtype=np.int16), c.coded_channels, c.joint_modes,
+              c.first_sample // 576)
     return out

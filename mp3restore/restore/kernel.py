@@ -84,7 +84,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
         top = 576
         # long blocks in every coded channel (a short block's reordering moves lines above
         # its Huffman index)
-        if bounded and bt != 2 and gi[g, c1, BLOCK_TYPE] != 2:
+        if bounded and bt != 2 and not split:
             top = min(576, max(gi[g, 0, LAST_NONZERO], gi[g, c1, LAST_NONZERO]))
         for c in range(nc):
             klc[c] = last_nonzero_below(mdct[g, c], top)
