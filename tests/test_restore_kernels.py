@@ -158,9 +158,11 @@ def fill_windows_reference(wins, kf, kt, kc, level, slope, strength):
     wins = wins.copy()
     P = max(12, min(int(np.round(kc / 24)) * 12, kf // 12 * 12))  # from the stream's cutoff
     d = kf
+    a0 = kf // 6 * 6  # patches start at a0 + j P: on subband boundaries
     while d < kt:
         e = min(kt, (d // 6 + 1) * 6)
-        off = ((d - kf) // P + 1) * P
+        off = ((d - a0) // P + 1) * P
+        assert 0 <= d - off and e - off <= kf  # every source line is a coded one
         src = wins[:, d - off:e - off].astype(np.float64)  # [3 windows, lines]
         if np.any(src):
             rms = np.sqrt(np.mean(src ** 2))  # over the three windows: one gain for all
@@ -175,6 +177,7 @@ def fill_windows_reference(wins, kf, kt, kc, level, slope, strength):
     (144, 174, 143, -9.0),  # the granule's band ends at the stream's cutoff
     (141, 174, 143, -9.0),  # a little below: the same shift as its neighbours (72, not 60)
     (80, 174, 143, -30.0),  # far below: shift at most kf
+    (79, 190, 143, -9.0),  # two patches from a kf off the subband grid: none cuts a piece
 ])
 def test_fill_windows_matches_reference(kf, kt, kc, slope):
     base = sparse_lines(192, top=kf)

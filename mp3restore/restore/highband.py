@@ -208,20 +208,24 @@ def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     granule's ``kf``: half of it, rounded to a multiple of 12 (at most ``kf``),
     so consecutive short granules copy a line from the same place even when
     their coded bands end a few lines apart (the last window of one granule
-    overlaps the first of the next).  ``level_db`` is the target mean power per
+    overlaps the first of the next).  As in :func:`fill`, patches start at
+    ``a0 + j P``, ``a0`` the multiple of 6 (a subband's lines in a window) at or
+    below ``kf``, so no subband piece is cut by a patch boundary and every
+    source line is a coded one.  ``level_db`` is the target mean power per
     line at ``kf`` over the three windows, ``slope`` its slope above.  No noise
     is added (transients)."""
     step = 12
     sub = 6
     P = max(step, min(int(round(kc / 2.0 / step)) * step, (kf // step) * step))
-    if kf - P < 0 or kt <= kf:
+    a0 = (kf // sub) * sub
+    if a0 - P < 0 or kt <= kf:
         return
     gb = slope / 20.0 * np.log(10.0) / np.log(2.0)
     ga = level_db / 20.0 * np.log(10.0) - gb * np.log(kf) + np.log(strength)
     d = kf
     while d < kt:
         e = min(kt, (d // sub + 1) * sub)
-        off = ((d - kf) // P + 1) * P
+        off = ((d - a0) // P + 1) * P
         # a full piece (6 lines) with a constant trip count: the loops unroll
         if e - d == sub:
             _window_piece(wins, d, off, ga, gb, 6)
