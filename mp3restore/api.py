@@ -77,7 +77,8 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
               plan=None):
     """Yield ``(first_sample, pcm float32[n, C])`` chunk by chunk (buffers reused).
 
-    With ``restore``, the first chunk (``LOOKAHEAD_FRAMES`` frames) also decides
+    With ``restore``, the first chunk (``LOOKAHEAD_FRAMES`` frames, and windows further on
+    when they are inconclusive) decides
     the restoration plan, as ``restore_coefficients`` does on a whole stream.
     """
     from .decoder import FrameDecoder, SynthState, granule_channels, granule_joint
@@ -200,7 +201,7 @@ def _iter_pcm_parallel(stream, restore, strength, bandwidth, threads, span_frame
 
 
 def _plan(stream, strength, bandwidth, find_holes=False):
-    """The restoration plan, from the coefficients of the lookahead frames."""
+    """The restoration plan, from the coefficients of the lookahead frames (and more when needed)."""
     from .decoder import FrameDecoder
     from .restore import LOOKAHEAD_FRAMES
 
@@ -210,12 +211,27 @@ def _plan(stream, strength, bandwidth, find_holes=False):
 
 
 def _make_restorer(stream, mdct, gi, a, strength, bandwidth, find_holes=False):
-    from .restore import LOOKAHEAD_FRAMES, Restorer, make_plan
+    """The restorer of ``stream``, whose first chunk's coefficients are ``mdct``/``gi``
+    (frames from ``a``, the first): its lookahead decides the plan, and windows sampled
+    further on when it is inconclusive (:func:`~mp3restore.restore.plan.plan_stream`)."""
+    from .decoder import FrameDecoder
+    from .restore import LOOKAHEAD_FRAMES, Restorer
+    from .restore.plan import SAMPLE_FRAMES, plan_stream
 
     assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
     end = min(stream.nframes, a + LOOKAHEAD_FRAMES)
     look = int(stream.gr_start[end] - stream.gr_start[a])
-    plan = make_plan(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], bandwidth=bandwidth, find_holes=find_holes)
+    dec = None
+
+    def window(f0, f1):
+        nonlocal dec
+        if dec is None or f1 - f0 > SAMPLE_FRAMES:
+            dec = FrameDecoder(stream, max(f1 - f0, SAMPLE_FRAMES))
+        _, m, g, _sf, _st, _mdb = dec.decode(f0, f1)
+        return m.copy(), g[:, :, BLOCK_TYPE].copy()
+
+    plan = plan_stream(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], a, stream.nframes, window,
+                       bandwidth=bandwidth, find_holes=find_holes)
     return Restorer(plan, stream.samplerate, stream.channels, strength)
 
 

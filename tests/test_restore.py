@@ -101,6 +101,57 @@ def test_read_equals_restore_coefficients_path(mp3_128, name):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.fixture(scope="module")
+def mp3_intro():
+    """4.5 s of silence, then 6 s of music: the lookahead (3.3 s) sees only the silence."""
+    return encode(np.concatenate([np.zeros((int(4.5 * SR), 2)), music(6.0)]), 128)
+
+
+def test_a_silent_intro_does_not_decide_for_the_whole_stream(mp3_intro):
+    c = mp3restore.read_coefficients(mp3_intro)
+    look = int(c.frame_granule[LOOKAHEAD_FRAMES])
+    assert make_plan(c.stream_info(), c.mdct[:look], c.block_type[:look]).verdict == "silent"
+    plan = mp3restore.open(mp3_intro).restoration_plan()
+    assert plan.highband and plan.verdict == "restore" and plan.sampled_windows == 8, plan
+    plain, _ = mp3restore.read(mp3_intro, restore=False)
+    rest, _ = mp3restore.read(mp3_intro, restore=True)
+    music_part = slice(5 * SR, None)
+    assert np.all(hf_energy(rest[music_part], 17500) > 10 * hf_energy(plain[music_part], 17500))
+    np.testing.assert_array_equal(rest[:4 * SR], plain[:4 * SR])  # silence stays silence
+    # every path makes the same decision: restore_coefficients, threads, blocks
+    b, _ = mp3restore.synthesize(restore_coefficients(c))
+    np.testing.assert_array_equal(rest, b)
+    np.testing.assert_array_equal(mp3restore.read(mp3_intro, restore=True, threads=2)[0], rest)
+    np.testing.assert_array_equal(np.concatenate(list(mp3restore.blocks(mp3_intro, 7000, threads=2))), rest)
+
+
+def test_a_band_limited_intro_does_not_decide_for_the_whole_stream():
+    from scipy.signal import butter, sosfiltfilt
+
+    intro = sosfiltfilt(butter(12, 7000, fs=SR, output="sos"), music(5.0, seed=3), axis=0)
+    mp3 = encode(np.concatenate([intro, music(6.0)]), 128)
+    c = mp3restore.read_coefficients(mp3)
+    look = int(c.frame_granule[LOOKAHEAD_FRAMES])
+    assert make_plan(c.stream_info(), c.mdct[:look], c.block_type[:look]).verdict == "band-limited"
+    plan = mp3restore.open(mp3).restoration_plan()
+    assert plan.highband and plan.sampled_windows == 8, plan
+
+
+def test_sample_ranges_spread_over_the_rest_of_the_stream():
+    from mp3restore.restore.plan import SAMPLE_FRAMES, SAMPLE_WINDOWS, sample_ranges
+
+    assert sample_ranges(0, LOOKAHEAD_FRAMES) == []
+    assert sample_ranges(3, LOOKAHEAD_FRAMES + 10) == [(LOOKAHEAD_FRAMES + 3, LOOKAHEAD_FRAMES + 10)]
+    for first, n in ((0, 1000), (5, 100000), (0, LOOKAHEAD_FRAMES + SAMPLE_WINDOWS * SAMPLE_FRAMES + 1)):
+        r = sample_ranges(first, n)
+        assert len(r) == SAMPLE_WINDOWS and all(b - a == SAMPLE_FRAMES for a, b in r)
+        assert r[0][0] >= first + LOOKAHEAD_FRAMES and r[-1][1] <= n
+        assert all(r[i][1] <= r[i + 1][0] for i in range(len(r) - 1))  # disjoint, in order
+        if n > 10000:  # evenly spread: the gaps between windows agree within a frame
+            gaps = np.diff([a for a, _ in r])
+            assert gaps.max() - gaps.min() <= 1
+
+
 def test_the_decode_plan_is_the_reported_plan_without_the_hole_count():
     """``read()`` skips counting the lookahead's holes (only ``info`` reports them);
     everything else in its plan is what ``restoration_plan()`` reports."""
@@ -157,7 +208,10 @@ def test_band_limited_source_gets_no_invented_treble():
     c = mp3restore.read_coefficients(mp3)
     look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
     plan = make_plan(c.stream_info(), c.mdct[:look], c.block_type[:look])
-    assert not plan.highband, plan.reason
+    assert not plan.highband and plan.verdict == "band-limited", plan.reason
+    # the windows sampled further on (this band limit is the whole stream's) agree
+    plan = mp3restore.open(mp3).restoration_plan()
+    assert not plan.highband and plan.sampled_windows == 1, plan
     plain, _ = mp3restore.read(mp3, restore=False)
     rest, _ = mp3restore.read(mp3, restore=True)
     assert hf_energy(rest, 12000).sum() <= 1.01 * hf_energy(plain, 12000).sum() + 1e-12

@@ -15,9 +15,8 @@ import dataclasses
 import numpy as np
 
 from ..errors import InputError
-from .plan import Plan, make_plan
+from .plan import LOOKAHEAD_FRAMES, Plan, make_plan, plan_stream
 
-LOOKAHEAD_FRAMES = 128  # frames whose coefficients decide the plan (the first chunk)
 SALT = 0x5EED
 
 
@@ -116,8 +115,10 @@ def restore_coefficients(coefficients, *, strength=1.0, bandwidth=None):
     strength, bandwidth = check_options(strength, bandwidth)
     c = coefficients
     out = dataclasses.replace(c, mdct=c.mdct.copy(), restored_from=c.mdct)
-    look = int(c.frame_granule[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
-    plan = make_plan(c.stream_info(), out.mdct[:look], c.block_type[:look], bandwidth=bandwidth)
+    fg = c.frame_granule
+    look = int(fg[min(LOOKAHEAD_FRAMES, len(c.frame_header))])
+    plan = plan_stream(c.stream_info(), c.mdct[:look], c.block_type[:look], 0, len(c.frame_header),
+                       lambda a, b: (c.mdct[fg[a]:fg[b]], c.block_type[fg[a]:fg[b]]), bandwidth=bandwidth)
     r = Restorer(plan, c.samplerate, c.channels, strength)
     if not r.active:
         return dataclasses.replace(c, mdct=c.mdct.copy())

@@ -2,7 +2,9 @@
 
 * the **cutoff** (line index, long-block scale): the LAME tag's lowpass when
   there is one, else the 90th percentile of the highest non-zero line over the
-  non-silent long-block granules of a lookahead (the first seconds);
+  non-silent long-block granules of a lookahead (the first seconds; when they
+  show no encoder cliff, also of windows spread over the rest of the stream,
+  :func:`plan_stream`, so a silent or quiet intro does not decide for the whole);
 * the **target**: ``bandwidth`` (default 20 kHz) or Nyquist, whichever is lower;
 * whether the spectrum ends in an **encoder cliff**: only when the measured
   coded band reaches at least ``CLIFF_RATIO`` of the lowpass an encoder uses at
@@ -64,10 +66,14 @@ class Plan:
     holes: bool  # fill spectral holes inside the coded band
     reason: str
     holes_found: int = 0  # zeroed bands between non-zero neighbours in the lookahead (long blocks)
-    lookahead_granules: int = 0
+    lookahead_granules: int = 0  # granules measured (the lookahead and any sampled windows)
     # below this line (and the cutoff) a granule's zeroed lines were quantized to zero, not
     # filtered: PASSBAND x the encoder's lowpass (the LAME tag's, else expected at the bit rate)
     passband_line: int = 0
+    # "restore", or why not: "wideband", "band-limited" (content ends below the encoder's
+    # lowpass), "silent" (too little non-silent audio to tell)
+    verdict: str = "restore"
+    sampled_windows: int = 0  # windows measured beyond the lookahead (see sample_ranges)
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -155,8 +161,55 @@ def count_holes(band_nz, block_type):
     return n
 
 
-def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True):
-    """Decide the restoration of a stream from its info and a lookahead of coefficients.
+LOOKAHEAD_FRAMES = 128  # frames whose coefficients decide the plan (a decode's first chunk)
+SAMPLE_WINDOWS = 8  # when they are inconclusive: windows spread over the rest of the stream
+SAMPLE_FRAMES = 16  # frames per window
+
+
+def sample_ranges(first, nframes):
+    """Frame ranges ``[(a, b), ...]`` of the windows :func:`plan_stream` measures
+    beyond the lookahead ``first .. first + LOOKAHEAD_FRAMES``: ``SAMPLE_WINDOWS``
+    windows of ``SAMPLE_FRAMES`` frames centred on evenly spaced points of the
+    rest, or the whole rest when it is shorter than those together."""
+    start = first + LOOKAHEAD_FRAMES
+    rest = nframes - start
+    if rest <= 0:
+        return []
+    if rest <= SAMPLE_WINDOWS * SAMPLE_FRAMES:
+        return [(start, nframes)]
+    out = []
+    for i in range(SAMPLE_WINDOWS):
+        a = start + rest * (2 * i + 1) // (2 * SAMPLE_WINDOWS) - SAMPLE_FRAMES // 2
+        out.append((a, a + SAMPLE_FRAMES))
+    return out
+
+
+def plan_stream(info, lookahead, block_type, first, nframes, window, *, bandwidth=None, find_holes=False):
+    """The plan of a whole stream of frames ``first .. nframes``.
+
+    From the lookahead's coefficients (``lookahead[G, C, 576]``, ``block_type[G,
+    C]``: frames ``first .. first + LOOKAHEAD_FRAMES``) when they show an encoder
+    cliff or a wideband stream.  When they show no cliff because of their content
+    (silent, or ending below the encoder's lowpass: a quiet intro, a solo
+    instrument), the windows of :func:`sample_ranges` are measured with them,
+    ``window(a, b)`` returning ``(mdct, block_type)`` of frames ``a .. b``: the
+    decision is the stream's, not its first seconds'.  It depends on the stream
+    alone, so every decode of it (serial, threaded, in blocks, or
+    ``restore_coefficients``) makes the same."""
+    plan = make_plan(info, lookahead, block_type, bandwidth=bandwidth, find_holes=find_holes)
+    ranges = sample_ranges(first, nframes)
+    if plan.verdict not in ("silent", "band-limited") or not ranges:
+        return plan
+    parts = [window(a, b) for a, b in ranges]
+    mdct = np.concatenate([lookahead] + [p[0] for p in parts])
+    bt = np.concatenate([np.asarray(block_type, np.int32)] + [np.asarray(p[1], np.int32) for p in parts])
+    return make_plan(info, mdct, bt, bandwidth=bandwidth, find_holes=find_holes, windows=len(ranges))
+
+
+def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True, windows=0):
+    """Decide the restoration of a stream from its info and a sample of its coefficients
+    (``mdct[G, C, 576]``, ``block_type[G, C]``: the lookahead, and ``windows`` windows
+    sampled further on, see :func:`plan_stream`).
 
     ``find_holes=False`` leaves ``holes_found`` at 0 (what ``mp3restore info``
     reports; a decode does not need it, and it is a third of the plan's time)."""
@@ -182,19 +235,21 @@ def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True):
 
     holes_found = count_holes(band_nz, block_type) if find_holes else 0
 
-    def plan(highband, holes, reason):
-        return Plan(cutoff, target, cutoff_line, target_line, measured, expected, highband, holes, reason,
-                    holes_found if holes else 0, len(mdct), min(cutoff_line, hz_to_line(PASSBAND * expected, sr)))
+    def plan(verdict, reason):
+        go = verdict == "restore"
+        return Plan(cutoff, target, cutoff_line, target_line, measured, expected, go, go, reason,
+                    holes_found if go else 0, len(mdct), min(cutoff_line, hz_to_line(PASSBAND * expected, sr)),
+                    verdict, windows)
 
     if m < 0:
-        return plan(False, False, "too little non-silent audio to measure the coded band")
+        return plan("silent", "too little non-silent audio to measure the coded band")
     if (info.lowpass and info.lowpass >= target) or cutoff_line >= target_line - 18:
-        return plan(False, False, "the coded band already reaches the target bandwidth (wideband stream)")
+        return plan("wideband", "the coded band already reaches the target bandwidth (wideband stream)")
     if measured < CLIFF_RATIO * min(expected, target):
-        return plan(False, False, f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an encoder "
-                                  "keeps at this bit rate: band-limited at the source, left alone")
+        return plan("band-limited", f"content ends at {measured:.0f} Hz, well below the {expected:.0f} Hz an "
+                                    "encoder keeps at this bit rate: band-limited at the source, left alone")
     drop = inner_drop_db(mdct, block_type, cutoff_line)
     if drop < INNER_CLIFF_DB:
-        return plan(False, False, f"the spectrum falls {-drop:.0f} dB inside the coded band: the content ended "
-                                  "below the cutoff (band-limited at the source), left alone")
-    return plan(True, True, f"encoder lowpass at {cutoff:.0f} Hz: regenerate up to {target:.0f} Hz")
+        return plan("band-limited", f"the spectrum falls {-drop:.0f} dB inside the coded band: the content "
+                                    "ended below the cutoff (band-limited at the source), left alone")
+    return plan("restore", f"encoder lowpass at {cutoff:.0f} Hz: regenerate up to {target:.0f} Hz")
