@@ -216,18 +216,17 @@ def _make_restorer(stream, mdct, gi, a, strength, bandwidth, find_holes=False):
     further on when it is inconclusive (:func:`~mp3restore.restore.plan.plan_stream`)."""
     from .decoder import FrameDecoder
     from .restore import LOOKAHEAD_FRAMES, Restorer
-    from .restore.plan import SAMPLE_FRAMES, plan_stream
+    from .restore.plan import SAMPLE_FRAMES, SAMPLE_WINDOWS, plan_stream
 
     assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
     end = min(stream.nframes, a + LOOKAHEAD_FRAMES)
     look = int(stream.gr_start[end] - stream.gr_start[a])
-    dec = None
+    dec = []  # made when a window is asked for; a window has at most this many frames
 
     def window(f0, f1):
-        nonlocal dec
-        if dec is None or f1 - f0 > SAMPLE_FRAMES:
-            dec = FrameDecoder(stream, max(f1 - f0, SAMPLE_FRAMES))
-        _, m, g, _sf, _st, _mdb = dec.decode(f0, f1)
+        if not dec:
+            dec.append(FrameDecoder(stream, SAMPLE_WINDOWS * SAMPLE_FRAMES))
+        _, m, g, _sf, _st, _mdb = dec[0].decode(f0, f1)
         return m.copy(), g[:, :, BLOCK_TYPE].copy()
 
     plan = plan_stream(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], a, stream.nframes, window,
