@@ -207,14 +207,10 @@ def test_mpg123_float_native_format(mp3, meta):
         assert 0.1 < np.max(np.abs(pcm)) <= 1.0
 
 
-def _load_generator():
-    return load_tool("make_fixtures")
-
-
 @pytest.mark.parametrize("mp3,meta", PARAMS)
 def test_source_signal_reproducible(mp3, meta):
     """Rerunning the generator gives the same encoder input (fixed seeds)."""
-    gen = _load_generator()
+    gen = load_tool("make_fixtures")
     src = meta["source_signal"]
     if src["kind"] == "silence":
         x = np.zeros((src["samples"], src["channels"]))

@@ -97,6 +97,7 @@ for _p in (str(TOOLS), str(ROOT)):
         sys.path.insert(0, _p)
 
 from reference_bwe import N_FFT, HOP, detect_cutoff, reference_restore, stft  # noqa: E402
+from make_fixtures import to_int16  # noqa: E402  (float PCM, full scale 1.0, to int16)
 
 SR = 44100
 # name -> lameenc settings; out_sr forces 44.1 kHz where LAME would resample
@@ -279,11 +280,6 @@ def bandpass_fft(x, sr: int, lo: float, hi: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- probes
-
-def to_int16(x) -> np.ndarray:
-    """Float PCM (full scale 1.0) to int16, rounded and clipped."""
-    return np.clip(np.rint(x * 32767), -32768, 32767).astype(np.int16)
-
 
 def noise_probe(seconds: float = 4.0, sr: int = SR, channels: int = 2) -> np.ndarray:
     rng = np.random.default_rng(1234)
