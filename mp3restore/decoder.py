@@ -263,6 +263,25 @@ def _emit(O, nb, rows, row0, ch, C, flat):
 
 
 @njit
+def _count_beyond(O, nb, rows, limit, cols, beyond):
+    """``beyond[rows[b]] +=`` the samples of block granule ``b`` (``O[j, 18 b + t]``) with
+    ``|x| > limit``, counted on the block while it is in cache (``cols``: int32[LANES] scratch)."""
+    lim = np.float32(limit)
+    n = 18 * nb
+    for i in range(n):
+        cols[i] = 0
+    for j in range(32):
+        row = O[j]
+        for i in range(n):  # whole rows, in float32 and int32: it vectorises
+            cols[i] += np.int32(abs(row[i]) > lim)
+    for b in range(nb):
+        c = np.int32(0)
+        for t in range(18 * b, 18 * b + 18):
+            c += cols[t]
+        beyond[rows[b]] += c
+
+
+@njit
 def _copy_history(src, dst):
     """``dst[:, :HIST] = src[:, :HIST]`` (a loop: an array assignment would compile
     numba's shape-mismatch error message, seconds of compile time)."""
@@ -272,7 +291,7 @@ def _copy_history(src, dst):
 
 
 @njit
-def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0):
+def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, pcm, row0, beyond, limit):
     """Hybrid + polyphase synthesis of ``mdct[g, ch, 576]`` into ``pcm``.
 
     Parameters
@@ -290,6 +309,10 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
         (``ring[ch]`` = columns 0..14 of its ``H``: the DCT outputs ``A[m]`` of the
         last 15 slots, oldest first).  ``newest`` is not used.
     pcm : float32[N, C]  output; granule ``g`` goes to rows ``(row0 + g) * 576 ...``
+    beyond : int32[G] or int32[0]
+        When it has ``G`` entries: ``beyond[g]`` = the samples of granule ``g`` (its coded
+        channels) with ``|x| > limit`` (the restoration's headroom check, without a
+        second pass over the PCM).
 
     Each channel runs on its own: the hybrid filterbank granule by granule,
     the polyphase filterbank on blocks of ``polyphase.BLOCK`` granules.
@@ -303,6 +326,11 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
     O = np.empty((32, LANES), np.float32)  # the window rounds to the PCM type
     rows = np.empty(BLOCK, np.int64)
     flat = pcm.reshape(-1)
+    count = len(beyond) >= G
+    cols = np.empty(LANES, np.int32)
+    if count:
+        for g in range(G):
+            beyond[g] = 0
     for ch in range(C):
         _copy_history(ring[ch], H)
         nb = 0
@@ -315,17 +343,24 @@ def synthesize_granules(mdct, block_type, mixed, coded, overlap, ring, newest, p
             if nb == BLOCK:
                 synth_block(S, H, 18 * nb, O)
                 _emit(O, nb, rows, row0, ch, C, flat)
+                if count:
+                    _count_beyond(O, nb, rows, limit, cols, beyond)
                 shift_history(H, 18 * nb)
                 nb = 0
         if nb > 0:
             synth_block(S, H, 18 * nb, O)
             _emit(O, nb, rows, row0, ch, C, flat)
+            if count:
+                _count_beyond(O, nb, rows, limit, cols, beyond)
             shift_history(H, 18 * nb)
         _copy_history(H, ring[ch])
     for g in range(G):
         for ch in range(min(C, coded[g]), C):
             for i in range((row0 + g) * 576, (row0 + g + 1) * 576):
                 pcm[i, ch] = pcm[i, 0]
+
+
+_NO_COUNT = np.zeros(0, np.int32)
 
 
 class SynthState:
@@ -337,9 +372,13 @@ class SynthState:
         self.ring = np.zeros((channels, 32, HIST), np.float64)
         self.newest = np.zeros(channels, np.int64)
 
-    def run(self, mdct, block_type, mixed, coded, pcm):
-        """Synthesize ``mdct`` (float32[G, C, 576]) into ``pcm`` (float32[G * 576, C])."""
-        synthesize_granules(mdct, block_type, mixed, coded, self.overlap, self.ring, self.newest, pcm, 0)
+    def run(self, mdct, block_type, mixed, coded, pcm, beyond=None, limit=1.0):
+        """Synthesize ``mdct`` (float32[G, C, 576]) into ``pcm`` (float32[G * 576, C]);
+        with ``beyond`` (int32[G]), also count each granule's samples beyond +-``limit``."""
+        if beyond is None:
+            beyond = _NO_COUNT
+        synthesize_granules(mdct, block_type, mixed, coded, self.overlap, self.ring, self.newest, pcm, 0,
+                            beyond, limit)
 
 
 @njit

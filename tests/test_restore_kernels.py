@@ -453,3 +453,30 @@ def test_headroom_does_not_depend_on_how_the_stream_is_chunked():
     assert not ((np.abs(whole) > LIMIT) & (np.abs(whole) > np.abs(plain) + 1e-6)).any()
     for sizes in ([1] * G, [1, 2, 3, 1, 5, 1, 1, 10], [7, 1, 16]):
         np.testing.assert_array_equal(run(sizes), whole)
+
+
+def test_synthesis_counts_the_samples_beyond_a_limit_per_granule():
+    """SynthState.run(..., beyond, limit) counts, per granule, the samples of its coded
+    channels beyond +-limit (what Headroom.apply needs), and writes the same PCM as without."""
+    from mp3restore.decoder import SynthState
+
+    G, C = 21, 2  # more than two polyphase blocks, the last one partial
+    mdct = (RNG.standard_normal((G, C, 576)) * 0.002).astype(np.float32)
+    mdct[3, 0, 10] = 20.0  # loud lines: granules 3..4 go far beyond 0.5
+    mdct[11, 1, 200] = -20.0
+    mdct[15:18, 1] = 9.0  # granules 15..17 are mono frames: channel 1 copies channel 0 (this is unused)
+    mdct[15:17, 0, 40] = 8.0
+    bt = np.zeros((G, C), np.int32)
+    bt[7:9] = 2
+    coded = np.full(G, C, np.int32)
+    coded[15:18] = 1
+    want = np.empty((G * 576, C), np.float32)
+    SynthState(C).run(mdct, bt, bt, coded, want)
+    got = np.empty_like(want)
+    beyond = np.full(G, -7, np.int32)
+    SynthState(C).run(mdct, bt, bt, coded, got, beyond, 0.5)
+    np.testing.assert_array_equal(got, want)
+    over = (np.abs(want) > np.float32(0.5)).reshape(G, 576, C)
+    ref = np.array([over[g, :, :coded[g]].sum() for g in range(G)])
+    assert ref.sum() > 0 and (ref == 0).sum() > G // 2  # some granules over the limit, most not
+    np.testing.assert_array_equal(beyond, ref)

@@ -77,10 +77,12 @@ class Headroom:
         self.tail_mx = np.zeros((0, channels), np.int32)
         self.tail_coded = np.zeros(0, np.int32)
 
-    def apply(self, pcm, added, block_type, mixed, coded):
+    def apply(self, pcm, added, block_type, mixed, coded, beyond=None):
         """Keep what restoration added to these G granules from clipping.
 
-        ``pcm`` float32[G*576, C]: restored output, fixed in place;
+        ``pcm`` float32[G*576, C]: restored output, fixed in place; ``beyond``: its
+        samples beyond +-``LIMIT`` per granule when the synthesis counted them
+        (``SynthState.run(..., beyond, LIMIT)``), else they are counted here;
         ``added(a, b)`` returns float32[b - a, C, 576], the coefficients restoration
         added to granules ``a..b`` (asked for only when needed: the last two
         granules, and each run of overshooting granules with the two before it)."""
@@ -90,8 +92,13 @@ class Headroom:
         C = pcm.shape[1]
         if G == 0:
             return
-        over = np.empty(G, np.bool_)
-        if overshooting_granules(pcm, LIMIT, over):
+        if beyond is None:
+            over = np.empty(G, np.bool_)
+            n_over = overshooting_granules(pcm, LIMIT, over)
+        else:
+            over = beyond[:G] > 0
+            n_over = over.any()
+        if n_over:
             k = len(self.tail)
             # runs of overshooting granules, each synthesized from two granules before it
             g = 0
