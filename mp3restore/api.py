@@ -219,6 +219,7 @@ def _make_restorer(stream, mdct, gi, a, strength, bandwidth, find_holes=False):
     further on when it is inconclusive (:func:`~mp3restore.restore.plan.plan_stream`)."""
     from .decoder import FrameDecoder
     from .restore import LOOKAHEAD_FRAMES, Restorer
+    from .restore.lines import bounded_tops
     from .restore.plan import SAMPLE_FRAMES, SAMPLE_WINDOWS, plan_stream
 
     assert a == stream.first and CHUNK_FRAMES >= LOOKAHEAD_FRAMES
@@ -232,8 +233,10 @@ def _make_restorer(stream, mdct, gi, a, strength, bandwidth, find_holes=False):
         _, m, g, _sf, _st, _mdb = dec[0].decode(f0, f1)
         return m.copy(), g[:, :, BLOCK_TYPE].copy()
 
+    tops = np.empty(look, np.int64)
+    bounded_tops(gi[:look], tops)
     plan = plan_stream(stream.info, mdct[:look], gi[:look, :, BLOCK_TYPE], a, stream.nframes, window,
-                       bandwidth=bandwidth, find_holes=find_holes)
+                       bandwidth=bandwidth, find_holes=find_holes, tops=tops)
     return Restorer(plan, stream.samplerate, stream.channels, strength)
 
 

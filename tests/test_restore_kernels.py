@@ -480,3 +480,32 @@ def test_synthesis_counts_the_samples_beyond_a_limit_per_granule():
     ref = np.array([over[g, :, :coded[g]].sum() for g in range(G)])
     assert ref.sum() > 0 and (ref == 0).sum() > G // 2  # some granules over the limit, most not
     np.testing.assert_array_equal(beyond, ref)
+
+
+def test_bounded_top_bounds_every_decoded_granule():
+    """No line at or above bounded_top is non-zero in what the decoder writes: every
+    fixture and conformance vector (mid/side, intensity, short and mixed blocks, mono
+    frames in stereo streams, damaged frames), so the plan and the kernel may start
+    their search for the highest line there.  The bound is tight on most long granules."""
+    import mp3restore
+    from conftest import fixture_files, vector_files
+    from mp3restore.restore.lines import bounded_tops
+
+    files = [p for p, _ in fixture_files()] + [p for p, _ in vector_files()]
+    assert len(files) > 30
+    tight = total = 0
+    decoded = 0
+    for path in files:
+        try:
+            c = mp3restore.read_coefficients(path)
+        except (mp3restore.InputError, mp3restore.UnsupportedStreamError):  # the Layer I/II vectors
+            continue
+        decoded += 1
+        tops = np.empty(len(c.mdct), np.int64)
+        bounded_tops(np.ascontiguousarray(c.side_info, dtype=np.int32), tops)
+        for g in range(len(c.mdct)):
+            assert not c.mdct[g, :, tops[g]:].any(), (path.name, g)
+            if tops[g] < 576:
+                total += 1
+                tight += int(tops[g] == max(last_nonzero(c.mdct[g, ch]) for ch in range(c.channels)))
+    assert decoded > 30 and total > 1000 and tight > 0.5 * total

@@ -2,11 +2,11 @@
 import numpy as np
 
 from .._jit import njit
-from ..sideinfo import BLOCK_TYPE, LAST_NONZERO, MIXED_BLOCK
+from ..sideinfo import BLOCK_TYPE, MIXED_BLOCK
 from .envelope import NB, envelope_at, quantizer_bound_db, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
-from .lines import gather_window, last_nonzero, last_nonzero_below, scatter_window, short_index
+from .lines import bounded_top, gather_window, last_nonzero, last_nonzero_below, scatter_window, short_index
 from .noise import noise_offset
 
 HISTORY = 16  # granules of slope history: the slope is the mean over the long
@@ -32,11 +32,9 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     ``hole_runs`` int32[C, 22] and ``prev_level`` float64[C] (the high-band level
     of the previous granule, -200 when none) are updated.
     ``filled`` int32[G, C, 5] receives where lines were added (see :func:`added_lines`).
-    ``bounded``: the coefficients are the decoder's own, so in a granule whose
-    coded channels are all long blocks no line at or above their highest
-    ``gi[..., LAST_NONZERO]`` is non-zero (stereo processing only combines lines
-    below it) and the search for the highest non-zero line starts there;
-    edited coefficients need False.
+    ``bounded``: the coefficients are the decoder's own, so no line at or above
+    :func:`~.lines.bounded_top` is non-zero and the search for the highest
+    non-zero line starts there; edited coefficients need False.
 
     Transients: a start block (type 1) is followed by short blocks, so its top
     octave holds the attack's energy; its high band takes the lower of its own
@@ -81,11 +79,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
         for c in range(C):
             level_seen[c] = -200.0
         kl = 0
-        top = 576
-        # long blocks in every coded channel (a short block's reordering moves lines above
-        # its Huffman index)
-        if bounded and bt != 2 and not split:
-            top = min(576, max(gi[g, 0, LAST_NONZERO], gi[g, c1, LAST_NONZERO]))
+        top = bounded_top(gi[g]) if bounded else 576
         for c in range(nc):
             klc[c] = last_nonzero_below(mdct[g, c], top)
             if gi[g, c, BLOCK_TYPE] != 2:

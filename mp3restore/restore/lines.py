@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._jit import njit
+from ..sideinfo import BLOCK_TYPE, LAST_NONZERO
 
 
 @njit(inline="always")
@@ -62,3 +63,25 @@ def last_nonzero_below(x, top):
         if x[k] != 0.0:
             return k + 1
     return 0
+
+
+@njit(inline="always")
+def bounded_top(gi_g):
+    """One past the highest line that can be non-zero in a granule as the decoder
+    writes it (``gi_g``: its side info, int32[C, N_FIELDS], channels the decoder
+    copied included): the highest ``LAST_NONZERO`` of its channels, since stereo
+    processing only combines lines below it; 576 when a channel is a short block
+    (reordering moves lines above its Huffman index)."""
+    top = 0
+    for c in range(gi_g.shape[0]):
+        if gi_g[c, BLOCK_TYPE] == 2:
+            return 576
+        top = max(top, gi_g[c, LAST_NONZERO])
+    return min(576, top)
+
+
+@njit
+def bounded_tops(gi, out):
+    """:func:`bounded_top` of each granule of ``gi[G, C, N_FIELDS]`` into ``out`` int64[G]."""
+    for g in range(gi.shape[0]):
+        out[g] = bounded_top(gi[g])
