@@ -254,7 +254,7 @@ def synthesize(coefficients, *, gapless=True):
         headroom = Headroom(C)
         plain = np.ascontiguousarray(c.restored_from, dtype=np.float32)
     chunk = 256
-    beyond = np.empty(chunk, np.int32)
+    beyond = np.empty(chunk if headroom else 0, np.int32)
     for a in range(0, G, chunk):
         b = min(G, a + chunk)
         if headroom is None:

@@ -42,23 +42,6 @@ def granule_gains(pcm, added, gains):
 
 
 @njit
-def overshooting_granules(pcm, limit, out):
-    """``out[g]`` = True when granule ``g`` of ``pcm`` has a sample beyond +-``limit``; returns the count."""
-    n = 0
-    flat = pcm.reshape(-1)
-    per = 576 * pcm.shape[1]
-    lim = np.float32(limit)
-    for g in range(out.shape[0]):
-        seg = flat[g * per:(g + 1) * per]
-        hits = np.int32(0)
-        for i in range(per):  # a count without early exit, in float32 and int32: it vectorises
-            hits += np.int32(abs(seg[i]) > lim)
-        out[g] = hits > 0
-        n += hits > 0
-    return n
-
-
-@njit
 def apply_gains(pcm, added, gains):
     for g in range(gains.shape[0]):
         a = gains[g]
@@ -77,12 +60,12 @@ class Headroom:
         self.tail_mx = np.zeros((0, channels), np.int32)
         self.tail_coded = np.zeros(0, np.int32)
 
-    def apply(self, pcm, added, block_type, mixed, coded, beyond=None):
+    def apply(self, pcm, added, block_type, mixed, coded, beyond):
         """Keep what restoration added to these G granules from clipping.
 
         ``pcm`` float32[G*576, C]: restored output, fixed in place; ``beyond``: its
-        samples beyond +-``LIMIT`` per granule when the synthesis counted them
-        (``SynthState.run(..., beyond, LIMIT)``), else they are counted here;
+        samples beyond +-``LIMIT`` per granule, as the synthesis counted them
+        (``SynthState.run(..., beyond, LIMIT)``);
         ``added(a, b)`` returns float32[b - a, C, 576], the coefficients restoration
         added to granules ``a..b`` (asked for only when needed: the last two
         granules, and each run of overshooting granules with the two before it)."""
@@ -92,13 +75,8 @@ class Headroom:
         C = pcm.shape[1]
         if G == 0:
             return
-        if beyond is None:
-            over = np.empty(G, np.bool_)
-            n_over = overshooting_granules(pcm, LIMIT, over)
-        else:
-            over = beyond[:G] > 0
-            n_over = over.any()
-        if n_over:
+        over = beyond[:G] > 0
+        if over.any():
             k = len(self.tail)
             # runs of overshooting granules, each synthesized from two granules before it
             g = 0
