@@ -377,6 +377,8 @@ class SynthState:
         with ``beyond`` (int32[G]), also count each granule's samples beyond +-``limit``."""
         if beyond is None:
             beyond = _NO_COUNT
+        elif len(beyond) < len(mdct):
+            raise ValueError(f"beyond has {len(beyond)} entries for {len(mdct)} granules")
         synthesize_granules(mdct, block_type, mixed, coded, self.overlap, self.ring, self.newest, pcm, 0,
                             beyond, limit)
 

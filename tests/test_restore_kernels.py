@@ -470,6 +470,8 @@ def test_synthesis_counts_the_samples_beyond_a_limit_per_granule():
     ref = np.array([over[g, :, :coded[g]].sum() for g in range(G)])
     assert ref.sum() > 0 and (ref == 0).sum() > G // 2  # some granules over the limit, most not
     np.testing.assert_array_equal(beyond, ref)
+    with pytest.raises(ValueError):  # too short for the granules: refused, not ignored
+        SynthState(C).run(mdct, bt, bt, coded, got, np.zeros(G - 1, np.int32), 0.5)
 
 
 def test_bounded_top_bounds_every_decoded_granule():
