@@ -97,20 +97,13 @@ def lookahead_stats(mdct, tops, sfb_long, last, band_nz, bands):
                 band_nz[g, c, b] = sfb_long[b] < kl and not is_zero(x, sfb_long[b], min(kl, sfb_long[b + 1]))
 
 
-@njit
 def measured_cutoff_line(last, block_type):
     """p90 of the highest non-zero line of non-silent long-block granules, or -1."""
-    v = np.empty(last.size, np.int64)
-    n = 0
-    for g in range(last.shape[0]):
-        for c in range(last.shape[1]):
-            if block_type[g, c] != 2 and last[g, c] > 0:
-                v[n] = last[g, c]
-                n += 1
+    v = np.sort(last[(block_type != 2) & (last > 0)])
+    n = len(v)
     if n < 8:
         return -1
-    v = np.sort(v[:n])
-    # np.percentile(v, 90) (linear interpolation, numpy's formula), truncated
+    # np.percentile(v, 90) (linear), without its ~0.1 ms of overhead per call
     pos = (n - 1) * 0.9
     i = int(pos)
     t = pos - i
@@ -139,7 +132,6 @@ def long_line_power(mdct, block_type, a, b, out):
     return n
 
 
-@njit
 def inner_drop_db(mdct, block_type, cutoff_line):
     """Mean power per line just below the cutoff relative to a little lower (long blocks, lookahead)."""
     if cutoff_line < 20:
@@ -149,11 +141,11 @@ def inner_drop_db(mdct, block_type, cutoff_line):
     p = np.empty(b - a)
     if long_line_power(mdct, block_type, a, b, p) == 0:
         return 0.0
-    top = np.mean(p[int(0.8 * cutoff_line) - a:])
-    below = np.mean(p[:int(0.65 * cutoff_line) - a])
+    top = p[int(0.8 * cutoff_line) - a:].mean()
+    below = p[:int(0.65 * cutoff_line) - a].mean()
     if below <= 0.0:
         return -200.0
-    return 10.0 * np.log10(max(top, 1e-30) / below)
+    return float(10 * np.log10(max(top, 1e-30) / below))
 
 
 @njit
