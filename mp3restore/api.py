@@ -105,14 +105,13 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
         coded = granule_channels(stream.headers, stream.gr_start, a, b)
         if restore and restorer is None:
             from .restore import Restorer
-            from .restore.headroom import LIMIT, Headroom
+            from .restore.headroom import Headroom
 
             if plan is None:
                 restorer = _make_restorer(stream, mdct, gi, a, strength, bandwidth)
             else:
                 restorer = Restorer(plan, stream.samplerate, stream.channels, strength)
             headroom = Headroom(stream.channels) if restorer.active else None
-            beyond = np.empty(2 * chunk_frames, np.int32)
         if headroom is not None:
             restorer.process(mdct, gi, sf, coded, granule_joint(stream.headers, stream.gr_start, a, b),
                              stream.gr_start[a], bounded=True)
@@ -120,8 +119,7 @@ def _iter_pcm(stream, *, restore, strength=1.0, bandwidth=None, chunk_frames=CHU
         mx[:G] = gi[:, :, MIXED_BLOCK]
         pcm = pcm_buf[:G * 576]
         if headroom is not None:
-            state.run(mdct, bt[:G], mx[:G], coded, pcm, beyond, LIMIT)
-            headroom.apply(pcm, restorer.added, bt[:G], mx[:G], coded, beyond)
+            headroom.synthesize(state, mdct, bt[:G], mx[:G], coded, pcm, restorer.added)
         else:
             state.run(mdct, bt[:G], mx[:G], coded, pcm)
         yield int(stream.gr_start[a]) * 576, pcm

@@ -249,20 +249,18 @@ def synthesize(coefficients, *, gapless=True):
     state = SynthState(C)
     headroom = None
     if c.restored_from is not None and c.restored_from.shape == mdct.shape:
-        from .restore.headroom import LIMIT, Headroom
+        from .restore.headroom import Headroom
 
         headroom = Headroom(C)
         plain = np.ascontiguousarray(c.restored_from, dtype=np.float32)
     chunk = 256
-    beyond = np.empty(chunk if headroom else 0, np.int32)
     for a in range(0, G, chunk):
         b = min(G, a + chunk)
         if headroom is None:
             state.run(mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576])
-            continue
-        state.run(mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576], beyond, LIMIT)
-        headroom.apply(pcm[a * 576:b * 576], lambda i, j, a=a: mdct[a + i:a + j] - plain[a + i:a + j],
-                       bt[a:b], mx[a:b], coded[a:b], beyond)
+        else:
+            headroom.synthesize(state, mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576],
+                                lambda i, j, a=a: mdct[a + i:a + j] - plain[a + i:a + j])
     s0 = c.first_sample
     if gapless:
         a = max(c.trim_start, s0) - s0

@@ -55,10 +55,21 @@ class Headroom:
     """Applies the rule above chunk after chunk (keeps two granules of context)."""
 
     def __init__(self, channels):
+        self.beyond = np.zeros(0, np.int32)  # per granule, the samples over LIMIT (synthesize)
         self.tail = np.zeros((0, channels, 576), np.float32)
         self.tail_bt = np.zeros((0, channels), np.int32)
         self.tail_mx = np.zeros((0, channels), np.int32)
         self.tail_coded = np.zeros(0, np.int32)
+
+    def synthesize(self, state, mdct, block_type, mixed, coded, pcm, added):
+        """``state.run`` (a :class:`~mp3restore.decoder.SynthState`) of these restored
+        granules into ``pcm``, counting each granule's samples over ``LIMIT`` as it goes,
+        then :meth:`apply`."""
+        G = len(mdct)
+        if len(self.beyond) < G:
+            self.beyond = np.empty(G, np.int32)
+        state.run(mdct, block_type, mixed, coded, pcm, self.beyond, LIMIT)
+        self.apply(pcm, added, block_type, mixed, coded, self.beyond)
 
     def apply(self, pcm, added, block_type, mixed, coded, beyond):
         """Keep what restoration added to these G granules from clipping.

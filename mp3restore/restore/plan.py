@@ -228,7 +228,7 @@ def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True, window
     G, C = mdct.shape[:2]
     block_type = np.ascontiguousarray(block_type, np.int32)  # [G, C]
     last = np.zeros((G, C), np.int64)
-    band_nz = np.zeros((G, C, 22), np.bool_)
+    band_nz = np.zeros((G if find_holes else 0, C, 22), np.bool_)  # written only with find_holes
     if tops is None:
         tops = np.full(G, 576, np.int64)
     if G:
