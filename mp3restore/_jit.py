@@ -51,3 +51,20 @@ def njit(*args, **kwargs):
 # result stays deterministic for a given build (the threaded and serial paths
 # run the same machine code); it may differ in the last bits between CPUs.
 SUMS = {"reassoc"}
+
+
+def needs_compile(*dispatchers):
+    """Whether a call would compile one of ``dispatchers`` (kernels) first: none of
+    its machine code is in memory or in numba's on-disk cache (the first run after
+    installing or upgrading, or an unwritable cache).  Reads the cache's index only;
+    compiles nothing.  False when that cannot be told (numba's cache layout is not
+    public API)."""
+    for d in dispatchers:
+        if d.overloads:
+            continue
+        try:
+            if not d._cache._cache_file._load_index():
+                return True
+        except Exception:  # noqa: BLE001  (a numba without this layout: say nothing)
+            return False
+    return False

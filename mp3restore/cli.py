@@ -217,6 +217,28 @@ def progress_bar(total: int, desc: str | None = None, quiet: bool = False, unit:
                 leave=False)
 
 
+FIRST_RUN_NOTE = ("mp3restore: first run: numba is compiling the kernels (up to half a minute, once; "
+                  "later runs load them from its cache)")
+
+
+def note_first_run(quiet: bool = False, *, restore: bool = True, synthesis: bool = True) -> None:
+    """Say on stderr why the first run after installing is slow (numba compiling the
+    kernels it uses: the decoder's, the synthesis' and the restoration's as asked)
+    before it starts, unless ``quiet`` or they are cached already."""
+    if quiet:
+        return
+    from ._jit import needs_compile
+    from .decoder import decode_frames_with, synthesize_granules
+
+    kernels = [decode_frames_with] + ([synthesize_granules] if synthesis else [])
+    if restore:
+        from .restore.kernel import restore_chunk
+
+        kernels.append(restore_chunk)
+    if needs_compile(*kernels):
+        print(FIRST_RUN_NOTE, file=sys.stderr, flush=True)
+
+
 def _tracked(blocks, bar):
     for b in blocks:
         yield b
@@ -263,6 +285,7 @@ def cmd_decode(args) -> int:
     import mp3restore
     from .wavio import write_wav
 
+    note_first_run(args.quiet, restore=args.restore)
     with mp3restore.open(src.open(), strict=args.strict) as mp3:
         info = mp3.info
         nframes = mp3.nsamples(gapless=args.gapless)
@@ -325,6 +348,7 @@ def cmd_info(args) -> int:
     if not args.quick:
         from .inspect import measure_bandwidth
 
+        note_first_run(restore=False, synthesis=False)
         mp3 = mp3restore.open(src.open())
         d = mp3.info.as_dict()
         d["bandwidth"] = measure_bandwidth(mp3)
@@ -750,6 +774,9 @@ def _setup_batch(sub):
 
 def cmd_batch(args) -> int:
     from .batch import command
+
+    if not args.scheduler:  # local workers share this machine's cache
+        note_first_run(args.quiet, restore=args.restore)
 
     return command(args)
 

@@ -376,6 +376,53 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     bar.close()
 
 
+def test_first_run_note_when_kernels_must_compile(stereo_mp3, tmp_path, monkeypatch, capsys):
+    from mp3restore import _jit, cli
+
+    asked = []
+
+    def cold(*kernels):
+        asked.append({k.py_func.__name__ for k in kernels})
+        return True
+
+    monkeypatch.setattr(_jit, "needs_compile", cold)
+    rc, _, err = _run(["decode", stereo_mp3, "-o", tmp_path / "a.wav"], capsys)
+    assert rc == 0 and err.strip() == cli.FIRST_RUN_NOTE
+    assert asked[-1] == {"decode_frames_with", "synthesize_granules", "restore_chunk"}
+    rc, _, err = _run(["decode", stereo_mp3, "-o", tmp_path / "b.wav", "--no-restore"], capsys)
+    assert rc == 0 and err.strip() == cli.FIRST_RUN_NOTE
+    assert asked[-1] == {"decode_frames_with", "synthesize_granules"}
+    rc, out, err = _run(["info", stereo_mp3], capsys)
+    assert rc == 0 and err.strip() == cli.FIRST_RUN_NOTE and out
+    assert asked[-1] == {"decode_frames_with"}
+    n = len(asked)
+    rc, _, err = _run(["decode", stereo_mp3, "-o", tmp_path / "c.wav", "-q"], capsys)
+    assert rc == 0 and err == "" and len(asked) == n  # quiet: not even asked
+    monkeypatch.setattr(_jit, "needs_compile", lambda *k: False)
+    rc, _, err = _run(["decode", stereo_mp3, "-o", tmp_path / "d.wav"], capsys)
+    assert rc == 0 and err == ""
+
+
+def test_needs_compile_reads_numba_cache(tmp_path, monkeypatch):
+    """A kernel with nothing compiled in memory needs a compile until numba's
+    on-disk cache holds it (checked without compiling)."""
+    import importlib
+
+    from mp3restore._jit import needs_compile
+
+    (tmp_path / "cold_kernel_mod.py").write_text(
+        "from mp3restore._jit import njit\n\n@njit\ndef add_one(x):\n    return x + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("cold_kernel_mod")
+    assert needs_compile(mod.add_one)
+    assert mod.add_one(1) == 2  # compiles, and writes the cache
+    assert not needs_compile(mod.add_one)
+    del sys.modules["cold_kernel_mod"]
+    again = importlib.import_module("cold_kernel_mod")  # a new dispatcher: nothing in memory
+    assert not again.add_one.overloads
+    assert not needs_compile(again.add_one)
+
+
 # ---------------------------------------------------------------------------
 # info
 # ---------------------------------------------------------------------------
