@@ -221,12 +221,11 @@ FIRST_RUN_NOTE = ("mp3restore: first run: numba is compiling the kernels (up to 
                   "later runs load them from its cache)")
 
 
-def note_first_run(quiet: bool = False, *, restore: bool = True, synthesis: bool = True) -> None:
-    """Say on stderr why the first run after installing is slow (numba compiling the
-    kernels it uses: the decoder's, the synthesis' and the restoration's as asked)
-    before it starts, unless ``quiet`` or they are cached already."""
-    if quiet:
-        return
+def first_run(quiet: bool = False, *, restore: bool = True, synthesis: bool = True) -> bool:
+    """Whether numba must compile kernels this command uses before it can run (the
+    first run after installing: the decoder's, and the synthesis' and the
+    restoration's as asked; nothing is compiled to find out).  If so, and not
+    ``quiet``, say on stderr why this run is slow."""
     from ._jit import needs_compile
     from .decoder import decode_frames_with, synthesize_granules
 
@@ -235,8 +234,10 @@ def note_first_run(quiet: bool = False, *, restore: bool = True, synthesis: bool
         from .restore.kernel import restore_chunk
 
         kernels.append(restore_chunk)
-    if needs_compile(*kernels):
+    cold = needs_compile(*kernels)
+    if cold and not quiet:
         print(FIRST_RUN_NOTE, file=sys.stderr, flush=True)
+    return cold
 
 
 def _tracked(blocks, bar):
@@ -283,21 +284,31 @@ def cmd_decode(args) -> int:
     out = resolve_output(args.input, args.output, args.overwrite)
 
     import mp3restore
+    from . import _warm
     from .wavio import write_wav
 
-    note_first_run(args.quiet, restore=args.restore)
-    with mp3restore.open(src.open(), strict=args.strict) as mp3:
-        info = mp3.info
-        nframes = mp3.nsamples(gapless=args.gapless)
-        blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
-                            always_2d=True, strength=args.strength, bandwidth=args.bandwidth, threads=args.threads)
-        bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
-        try:
-            with open_output(out) as fh:
-                write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
-        finally:
-            if bar is not None:
-                bar.close()
+    # a cold cache: synthesis and restoration compile in a helper process while this one
+    # compiles the decoder (mp3restore._warm)
+    helper = _warm.start_helper(args.restore) if first_run(args.quiet, restore=args.restore) else None
+    try:
+        with mp3restore.open(src.open(), strict=args.strict) as mp3:
+            if helper is not None:
+                _warm.compile_decoder(mp3)
+                _warm.wait(helper)
+            info = mp3.info
+            nframes = mp3.nsamples(gapless=args.gapless)
+            blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
+                                always_2d=True, strength=args.strength, bandwidth=args.bandwidth,
+                                threads=args.threads)
+            bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
+            try:
+                with open_output(out) as fh:
+                    write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
+            finally:
+                if bar is not None:
+                    bar.close()
+    finally:
+        _warm.stop(helper)
     return EXIT_OK
 
 
@@ -348,7 +359,7 @@ def cmd_info(args) -> int:
     if not args.quick:
         from .inspect import measure_bandwidth
 
-        note_first_run(restore=False, synthesis=False)
+        first_run(restore=False, synthesis=False)
         mp3 = mp3restore.open(src.open())
         d = mp3.info.as_dict()
         d["bandwidth"] = measure_bandwidth(mp3)
@@ -776,7 +787,7 @@ def cmd_batch(args) -> int:
     from .batch import command
 
     if not args.scheduler:  # local workers share this machine's cache
-        note_first_run(args.quiet, restore=args.restore)
+        first_run(args.quiet, restore=args.restore)
 
     return command(args)
 

@@ -254,3 +254,21 @@ def test_read_reference_pcm_mixed_channels(tmp_path):
     with pytest.raises(ValueError):
         read_reference_pcm(p, [1, 2])  # values left over
     assert [f.shape for f in read_reference_pcm(p, [(2, 576)] * 4)] == [(576, 2)] * 4
+
+
+def test_shipped_warmup_coefficients_are_the_fixture_excerpt():
+    """``mp3restore/data/warmup.npz`` (what the first run's helper compiles on) is what
+    ``tools/make_fixtures.py`` makes from its source fixture, in the current format,
+    and restoration acts on it (so the helper compiles the restoration kernels)."""
+    import mp3restore
+    from mp3restore._warm import WARMUP
+    from mp3restore.coefficients import load_coefficients
+
+    make = load_tool("make_fixtures")
+    shipped = load_coefficients(WARMUP)
+    fresh = mp3restore.read_coefficients(FIXTURES / f"{make.WARMUP_SOURCE}.mp3", frames=(0, make.WARMUP_FRAMES))
+    for name in ("mdct", "side_info", "scalefactors", "frame_header", "frame_granule"):
+        np.testing.assert_array_equal(getattr(shipped, name), getattr(fresh, name))
+    assert (shipped.block_type == 2).any()  # the short-block path too
+    assert not np.array_equal(mp3restore.restore_coefficients(shipped).mdct, shipped.mdct)
+    assert WARMUP.stat().st_size < 64 * 1024

@@ -18,7 +18,8 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, to_int16
+from mp3restore._warm import cores
 
 SCRIPT = r"""
 import io, sys, warnings
@@ -64,3 +65,51 @@ def test_each_kernel_compiles_for_one_signature(tmp_path):
                        timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout == "", "kernels compiled for more than one signature (or a literal one):\n" + p.stdout
+
+
+COLD_DECODE = r"""
+import sys
+from numba.core.registry import CPUDispatcher
+from mp3restore.cli import main
+
+rc = main(["decode", "-q", "-y", sys.argv[1], "-o", sys.argv[2]] + sys.argv[3:])
+compiled = []
+for name, mod in sorted(sys.modules.items()):
+    if name.startswith("mp3restore"):
+        for attr, obj in vars(mod).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == name and obj.signatures:
+                if not sum(obj.stats.cache_hits.values()):
+                    compiled.append(attr)
+print(rc, " ".join(sorted(compiled)))
+"""
+
+
+@pytest.mark.skipif(cores() < 2, reason="the first-run helper process runs only on 2+ cores")
+@pytest.mark.parametrize("restore", [True, False], ids=["restored", "plain"])
+def test_first_run_compiles_synthesis_and_restoration_in_a_helper(tmp_path, restore):
+    """With an empty cache, ``mp3restore decode`` has a helper process compile the
+    synthesis (and restoration) kernels while it compiles the decoder's: its own
+    process then loads them from the cache instead of compiling them, and the
+    output is the same as a decode with every kernel already compiled."""
+    import numpy as np
+    import soundfile as sf
+
+    import mp3restore
+
+    src = FIXTURES / "stereo_joint_cbr128_44100.mp3"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+    out = tmp_path / "cold.wav"
+    extra = [] if restore else ["--no-restore"]
+    p = subprocess.run([sys.executable, "-c", COLD_DECODE, str(src), str(out), *extra], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    rc, *compiled = p.stdout.split()
+    assert rc == "0"
+    assert "decode_frames_with" in compiled  # this process compiled the decoder
+    for kernel in ["synthesize_granules"] + (["restore_chunk", "lookahead_stats"] if restore else []):
+        assert kernel not in compiled, f"{kernel} compiled in the CLI's process, not loaded from the helper's cache"
+    ref, _ = mp3restore.read(src, restore=restore, always_2d=True)
+    got, _ = sf.read(str(out), dtype="int16", always_2d=True)
+    np.testing.assert_array_equal(got, to_int16(ref))

@@ -836,6 +836,21 @@ def write_readme(out: Path, metas: dict[str, dict], versions: dict) -> None:
     (out / "README.md").write_text("\n".join(lines) + "\n")
 
 
+WARMUP_SOURCE = "stereo_joint_cbr64_44100"  # its first WARMUP_FRAMES frames: short blocks, restored
+WARMUP_FRAMES = 12
+
+
+def write_warmup(fixtures: Path, dest: Path = REPO / "mp3restore" / "data" / "warmup.npz") -> None:
+    """The coefficients the first run's helper process compiles synthesis and
+    restoration on (``mp3restore/_warm.py``)."""
+    sys.path.insert(0, str(REPO))
+    import mp3restore
+
+    c = mp3restore.read_coefficients(fixtures / f"{WARMUP_SOURCE}.mp3", frames=(0, WARMUP_FRAMES))
+    c.save(dest)
+    print(f"{dest}: frames 0..{WARMUP_FRAMES} of {WARMUP_SOURCE}.mp3")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "fixtures"), help="output folder (default: fixtures/)")
@@ -861,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
     write_readme(out, metas, versions)
     total = sum(m["layout"]["file_size"] for m in metas.values())
     print(f"{len(metas)} fixtures, {total} bytes -> {out}")
+    if WARMUP_SOURCE in metas and out.resolve() == (REPO / "fixtures").resolve():
+        write_warmup(out)
     return 0
 
 
