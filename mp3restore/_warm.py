@@ -1,19 +1,21 @@
 """The first run after installing: compile the kernels on two cores at once.
 
 numba compiles each kernel on its first call, one after the other (about 25 s for
-a restored decode on a cold cache, most of it LLVM).  The decoder's kernels and
-the synthesis and restoration kernels do not depend on each other, so when the
-cache is cold the CLI starts a helper process (``python -m mp3restore._warm``)
-that compiles the synthesis and restoration kernels into numba's on-disk cache
-from a shipped excerpt's coefficients (``data/warmup.npz``: 12 frames of a 64
-kbps joint-stereo LAME file, made by ``tools/make_fixtures.py``), while the CLI's
-own process compiles the decoder on the first frame of its input.  The CLI then
-waits for the helper and decodes with every kernel loaded from the cache.
+a restored decode on a cold cache, most of it LLVM).  The decoder's, the
+synthesis' and the restoration's kernels do not call each other, so when the
+cache is cold and there are two cores, ``mp3restore decode`` starts a helper
+process (``python -m mp3restore._warm PART``) that compiles the restoration's
+kernels (the synthesis' with ``--no-restore``) into numba's on-disk cache while
+the CLI's own process compiles the decoder's on the first frame of its input,
+then the synthesis'.  The two halves take about as long (8 to 10 s each here).
+The CLI then waits for the helper and decodes, loading the helper's kernels from
+the cache.  Both compile on a shipped excerpt's coefficients
+(``data/warmup.npz``: 12 frames of a 64 kbps joint-stereo LAME fixture, short
+blocks included, made by ``tools/make_fixtures.py``).
 
 The kernels are compiled for the same argument types whichever way they are
 reached (``tests/test_jit.py``), so what the helper caches is what the decode
-loads; the test of this module checks that the CLI's process compiled none of
-them itself.
+loads; a test there checks that the CLI's process compiled none of them itself.
 """
 from __future__ import annotations
 
@@ -26,17 +28,19 @@ WARMUP = Path(__file__).resolve().parent / "data" / "warmup.npz"
 WAIT_SECONDS = 300.0  # the helper compiles in about 15 s; past this it is stopped
 
 
-def compile_synthesis(restore=True):
-    """Compile the synthesis kernels (and with ``restore`` the restoration's) by
-    synthesizing the shipped excerpt."""
+def compile_part(part):
+    """Compile the kernels of ``part`` of a decode: "synthesis" (the hybrid and
+    polyphase filterbanks) or "restoration" (its plan and kernels), on the shipped
+    excerpt's coefficients."""
     from .coefficients import load_coefficients, synthesize
 
     c = load_coefficients(WARMUP)
-    if restore:
+    if part == "restoration":
         from .restore import restore_coefficients
 
-        c = restore_coefficients(c)
-    synthesize(c)
+        restore_coefficients(c)
+    else:
+        synthesize(c)
 
 
 def cores():
@@ -47,14 +51,16 @@ def cores():
         return os.cpu_count() or 1
 
 
-def start_helper(restore=True):
-    """Start a process running :func:`compile_synthesis`; None on a single core
-    (it would only take turns with this process) or when it cannot start."""
+def start_helper(restore):
+    """Start a process compiling the restoration's kernels (:func:`compile_part`), or
+    the synthesis' when the decode does not ``restore``; None on a single core (it
+    would only take turns with this process) or when it cannot start."""
     if cores() < 2 or not WARMUP.exists():
         return None
+    part = "restoration" if restore else "synthesis"
     try:
-        return subprocess.Popen([sys.executable, "-m", "mp3restore._warm"] + (["--restore"] if restore else []),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen([sys.executable, "-m", "mp3restore._warm", part], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None
 
@@ -67,6 +73,17 @@ def compile_decoder(mp3):
     s = mp3._stream
     if s.nframes > s.first:
         FrameDecoder(s, 1).decode(s.first, s.first + 1)
+
+
+def compile_with(helper, mp3, restore):
+    """This process's half of the first run, while ``helper`` (from :func:`start_helper`)
+    does its own: the decoder's kernels on the first frame of ``mp3`` (an open
+    :class:`~mp3restore.api.Mp3File`), and the synthesis' when the helper compiles the
+    restoration's; then wait for the helper."""
+    compile_decoder(mp3)
+    if restore:
+        compile_part("synthesis")
+    wait(helper)
 
 
 def wait(helper):
@@ -86,4 +103,4 @@ def stop(helper):
 
 
 if __name__ == "__main__":
-    compile_synthesis(restore="--restore" in sys.argv[1:])
+    compile_part(sys.argv[1])

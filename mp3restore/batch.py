@@ -541,6 +541,26 @@ class _Progress:
             self.bar = None
 
 
+def _first_run(path, restore, quiet):
+    """Local workers load the kernels from this machine's numba cache: on a cold one,
+    compile them here first, on two cores (:mod:`mp3restore._warm`), instead of in
+    every worker at once."""
+    from . import _warm
+    from .api import open as open_mp3
+    from .cli import first_run
+
+    helper = _warm.start_helper(restore) if first_run(quiet, restore=restore) else None
+    if helper is None:
+        return
+    try:
+        with open_mp3(path) as mp3:
+            _warm.compile_with(helper, mp3, restore)
+    except Mp3RestoreError:  # an unreadable first file: the workers compile, and report it
+        pass
+    finally:
+        _warm.stop(helper)
+
+
 def command(args) -> int:
     """Run ``mp3restore batch`` with parsed arguments; return the exit code."""
     from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _isatty, message
@@ -556,6 +576,8 @@ def command(args) -> int:
     if not jobs:
         message("warning", f"{args.src}: no .mp3 files found")
     jobs_n = args.jobs if args.jobs is not None else default_jobs()
+    if args.scheduler is None and jobs:
+        _first_run(jobs[0].input, options.restore, args.quiet)
     show_bar = args.progress or (not args.quiet and _isatty(sys.stderr))
     progress = _Progress(len(jobs), show_bar, force=args.progress)
     try:

@@ -287,14 +287,13 @@ def cmd_decode(args) -> int:
     from . import _warm
     from .wavio import write_wav
 
-    # a cold cache: synthesis and restoration compile in a helper process while this one
-    # compiles the decoder (mp3restore._warm)
+    # a cold cache: a helper process compiles the restoration's kernels (the synthesis' with
+    # --no-restore) while this one compiles the decoder's and the synthesis' (mp3restore._warm)
     helper = _warm.start_helper(args.restore) if first_run(args.quiet, restore=args.restore) else None
     try:
         with mp3restore.open(src.open(), strict=args.strict) as mp3:
             if helper is not None:
-                _warm.compile_decoder(mp3)
-                _warm.wait(helper)
+                _warm.compile_with(helper, mp3, args.restore)
             info = mp3.info
             nframes = mp3.nsamples(gapless=args.gapless)
             blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
@@ -786,8 +785,6 @@ def _setup_batch(sub):
 def cmd_batch(args) -> int:
     from .batch import command
 
-    if not args.scheduler:  # local workers share this machine's cache
-        first_run(args.quiet, restore=args.restore)
 
     return command(args)
 

@@ -198,6 +198,46 @@ def test_all_good_exits_zero_and_custom_manifest(src, tmp_path, capsys):
     assert f"1 done, 0 skipped, 0 failed (see {where})" in capsys.readouterr().err
 
 
+class _FakeHelper:
+    def __init__(self):
+        self.running = True
+
+    def poll(self):
+        return None if self.running else 0
+
+    def kill(self):
+        self.running = False
+
+    def wait(self, timeout=None):
+        return 0
+
+
+@pytest.mark.parametrize("first", ["c", "bad"])
+def test_cold_cache_compiles_once_before_the_workers(src, expected, tmp_path, monkeypatch, first):
+    """On a cold numba cache a local batch compiles the kernels in its own process (with
+    the first-run helper) before starting workers, on the first input; an unreadable
+    first input only skips that (the workers compile) and is reported as usual."""
+    from mp3restore import _warm, cli
+
+    helpers, halves = [], []
+
+    def start(restore):
+        helpers.append(_FakeHelper())
+        return helpers[-1]
+
+    monkeypatch.setattr(cli, "first_run", lambda quiet=False, restore=True, synthesis=True: True)
+    monkeypatch.setattr(_warm, "start_helper", start)
+    monkeypatch.setattr(_warm, "compile_with", lambda helper, mp3, restore: halves.append((mp3.name, restore)))
+    dst = tmp_path / "out"
+    rc = main(["batch", str(src / first), str(dst), "--jobs", "2", "--no-restore", "-q"])
+    assert len(helpers) == 1 and not helpers[0].running  # started, and stopped before the workers ran
+    if first == "c":
+        assert rc == 0 and halves == [(str(src / "c" / "three.mp3"), False)]
+    else:
+        assert rc == 1 and halves == []
+        assert _manifest(dst)["counts"]["failed"] == 1
+
+
 def _interrupt_in(monkeypatch, victim: str, exc: BaseException):
     """Make decoding ``victim`` raise ``exc`` after its first block was written."""
     real = mp3restore.Mp3File.blocks

@@ -86,11 +86,11 @@ print(rc, " ".join(sorted(compiled)))
 
 @pytest.mark.skipif(cores() < 2, reason="the first-run helper process runs only on 2+ cores")
 @pytest.mark.parametrize("restore", [True, False], ids=["restored", "plain"])
-def test_first_run_compiles_synthesis_and_restoration_in_a_helper(tmp_path, restore):
+def test_first_run_compiles_in_a_helper_process(tmp_path, restore):
     """With an empty cache, ``mp3restore decode`` has a helper process compile the
-    synthesis (and restoration) kernels while it compiles the decoder's: its own
-    process then loads them from the cache instead of compiling them, and the
-    output is the same as a decode with every kernel already compiled."""
+    restoration's kernels (the synthesis' with --no-restore) while it compiles the
+    decoder's: its own process then loads them from the cache instead of compiling
+    them, and the output is the same as a decode with every kernel already compiled."""
     import numpy as np
     import soundfile as sf
 
@@ -108,7 +108,9 @@ def test_first_run_compiles_synthesis_and_restoration_in_a_helper(tmp_path, rest
     rc, *compiled = p.stdout.split()
     assert rc == "0"
     assert "decode_frames_with" in compiled  # this process compiled the decoder
-    for kernel in ["synthesize_granules"] + (["restore_chunk", "lookahead_stats"] if restore else []):
+    # the helper's part: restoration, or with --no-restore the synthesis (the CLI's process then has
+    # nothing else to compile)
+    for kernel in ["restore_chunk", "lookahead_stats"] if restore else ["synthesize_granules"]:
         assert kernel not in compiled, f"{kernel} compiled in the CLI's process, not loaded from the helper's cache"
     ref, _ = mp3restore.read(src, restore=restore, always_2d=True)
     got, _ = sf.read(str(out), dtype="int16", always_2d=True)
