@@ -55,7 +55,7 @@ def start_helper(restore):
     """Start a process compiling the restoration's kernels (:func:`compile_part`), or
     the synthesis' when the decode does not ``restore``; None on a single core (it
     would only take turns with this process) or when it cannot start."""
-    if cores() < 2 or not WARMUP.exists():
+    if cores() < 2 or not WARMUP.exists() or not sys.executable:  # (an embedded interpreter has none)
         return None
     part = "restoration" if restore else "synthesis"
     try:
