@@ -19,6 +19,7 @@ loads; a test there checks that the CLI's process compiled none of them itself.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -65,6 +66,18 @@ def start_helper(restore):
         return None
 
 
+@contextlib.contextmanager
+def helper_if(cold, restore):
+    """A block with the helper process (:func:`start_helper`) running when ``cold`` (the
+    cache lacks kernels the command needs); it yields the helper or None, and stops it
+    on the way out if it is still running (the command failed or was interrupted)."""
+    helper = start_helper(restore) if cold else None
+    try:
+        yield helper
+    finally:
+        stop(helper)
+
+
 def compile_decoder(mp3):
     """Compile the decoder's kernels on the first audio frame of ``mp3`` (an open
     :class:`~mp3restore.api.Mp3File`)."""
@@ -95,8 +108,7 @@ def wait(helper):
 
 
 def stop(helper):
-    """Stop ``helper`` (None: nothing) if it is still running: the command failed or was
-    interrupted before it waited, or the helper overran."""
+    """Stop ``helper`` (None: nothing) if it is still running."""
     if helper is not None and helper.poll() is None:
         helper.kill()
         helper.wait()

@@ -549,16 +549,14 @@ def _first_run(path, restore, quiet):
     from .api import open as open_mp3
     from .cli import first_run
 
-    helper = _warm.start_helper(restore) if first_run(quiet, restore=restore) else None
-    if helper is None:
-        return
-    try:
-        with open_mp3(path) as mp3:
-            _warm.compile_with(helper, mp3, restore)
-    except Mp3RestoreError:  # an unreadable first file: the workers compile, and report it
-        pass
-    finally:
-        _warm.stop(helper)
+    with _warm.helper_if(first_run(quiet, restore=restore), restore) as helper:
+        if helper is None:
+            return
+        try:
+            with open_mp3(path) as mp3:
+                _warm.compile_with(helper, mp3, restore)
+        except Mp3RestoreError:  # an unreadable first file: the workers compile, and report it
+            pass
 
 
 def command(args) -> int:

@@ -289,25 +289,21 @@ def cmd_decode(args) -> int:
 
     # a cold cache: a helper process compiles the restoration's kernels (the synthesis' with
     # --no-restore) while this one compiles the decoder's and the synthesis' (mp3restore._warm)
-    helper = _warm.start_helper(args.restore) if first_run(args.quiet, restore=args.restore) else None
-    try:
-        with mp3restore.open(src.open(), strict=args.strict) as mp3:
-            if helper is not None:
-                _warm.compile_with(helper, mp3, args.restore)
-            info = mp3.info
-            nframes = mp3.nsamples(gapless=args.gapless)
-            blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
-                                always_2d=True, strength=args.strength, bandwidth=args.bandwidth,
-                                threads=args.threads)
-            bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
-            try:
-                with open_output(out) as fh:
-                    write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
-            finally:
-                if bar is not None:
-                    bar.close()
-    finally:
-        _warm.stop(helper)
+    cold = first_run(args.quiet, restore=args.restore)
+    with _warm.helper_if(cold, args.restore) as helper, mp3restore.open(src.open(), strict=args.strict) as mp3:
+        if helper is not None:
+            _warm.compile_with(helper, mp3, args.restore)
+        info = mp3.info
+        nframes = mp3.nsamples(gapless=args.gapless)
+        blocks = mp3.blocks(DEFAULT_BLOCKSIZE, restore=args.restore, gapless=args.gapless, dtype="float32",
+                            always_2d=True, strength=args.strength, bandwidth=args.bandwidth, threads=args.threads)
+        bar = progress_bar(nframes, os.path.basename(src.label), args.quiet)
+        try:
+            with open_output(out) as fh:
+                write_wav(fh, _tracked(blocks, bar), info.samplerate, info.channels, nframes, args.subtype)
+        finally:
+            if bar is not None:
+                bar.close()
     return EXIT_OK
 
 
@@ -784,7 +780,6 @@ def _setup_batch(sub):
 
 def cmd_batch(args) -> int:
     from .batch import command
-
 
     return command(args)
 
