@@ -59,12 +59,7 @@ def needs_compile(*dispatchers):
     installing or upgrading, or an unwritable cache).  Reads the cache's index only;
     compiles nothing.  False when that cannot be told (numba's cache layout is not
     public API)."""
-    for d in dispatchers:
-        if d.overloads:
-            continue
-        try:
-            if not d._cache._cache_file._load_index():
-                return True
-        except Exception:  # noqa: BLE001  (a numba without this layout: say nothing)
-            return False
-    return False
+    try:
+        return any(not d.overloads and not d._cache._cache_file._load_index() for d in dispatchers)
+    except Exception:  # noqa: BLE001  (a numba without this layout, or NUMBA_DISABLE_JIT: say nothing)
+        return False
