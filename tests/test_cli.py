@@ -386,7 +386,7 @@ def test_first_run_note_when_kernels_must_compile(stereo_mp3, tmp_path, monkeypa
         return True
 
     monkeypatch.setattr(_jit, "needs_compile", cold)
-    monkeypatch.setattr(_warm, "start_helper", lambda part: None)  # its own test: test_jit.py
+    monkeypatch.setattr(_warm, "start_helper", lambda restore: None)  # its own test: test_jit.py
     rc, _, err = _run(["decode", stereo_mp3, "-o", tmp_path / "a.wav"], capsys)
     assert rc == 0 and err.strip() == cli.FIRST_RUN_NOTE
     assert asked[-1] == {"decode_frames_with", "synthesize_granules", "restore_chunk"}

@@ -21,9 +21,21 @@ import pytest
 from conftest import FIXTURES, REPO, to_int16
 from mp3restore._warm import cores
 
-SCRIPT = r"""
-import io, sys, warnings
+# the scripts' shared part: the kernels mp3restore's modules define, with their names
+KERNELS = r"""
 from numba.core.registry import CPUDispatcher
+
+
+def kernels():
+    for name, mod in sorted(sys.modules.items()):
+        if name.startswith("mp3restore"):
+            for attr, obj in vars(mod).items():
+                if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == name:
+                    yield f"{name}.{attr}", obj
+"""
+
+SCRIPT = KERNELS + r"""
+import io, sys, warnings
 import mp3restore
 
 warnings.simplefilter("ignore")
@@ -39,15 +51,11 @@ for path in sys.argv[1:]:
         pass
     mp3restore.info(path)
     mp3restore.synthesize(mp3restore.read_coefficients(path))
-for name, mod in sorted(sys.modules.items()):
-    if not name.startswith("mp3restore"):
-        continue
-    for attr, obj in vars(mod).items():
-        if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == name:
-            sigs = obj.signatures
-            literal = [s for s in sigs if "Literal" in str(s)]
-            if len(sigs) > 1 or literal:
-                print(f"{name}.{attr}: {[str(s) for s in sigs]}")
+for qualname, obj in kernels():
+    sigs = obj.signatures
+    literal = [s for s in sigs if "Literal" in str(s)]
+    if len(sigs) > 1 or literal:
+        print(f"{qualname}: {[str(s) for s in sigs]}")
 """
 
 STREAMS = ["stereo_joint_cbr128_44100.mp3", "mono_cbr40_16000.mp3", "stereo_joint_cbr128_44100_crc.mp3"]
@@ -67,19 +75,12 @@ def test_each_kernel_compiles_for_one_signature(tmp_path):
     assert p.stdout == "", "kernels compiled for more than one signature (or a literal one):\n" + p.stdout
 
 
-COLD_DECODE = r"""
+COLD_DECODE = KERNELS + r"""
 import sys
-from numba.core.registry import CPUDispatcher
 from mp3restore.cli import main
 
 rc = main(["decode", "-q", "-y", sys.argv[1], "-o", sys.argv[2]] + sys.argv[3:])
-compiled = []
-for name, mod in sorted(sys.modules.items()):
-    if name.startswith("mp3restore"):
-        for attr, obj in vars(mod).items():
-            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == name and obj.signatures:
-                if not sum(obj.stats.cache_hits.values()):
-                    compiled.append(attr)
+compiled = [q.rsplit(".", 1)[1] for q, obj in kernels() if obj.signatures and not sum(obj.stats.cache_hits.values())]
 print(rc, " ".join(sorted(compiled)))
 """
 
