@@ -73,6 +73,27 @@ def test_hf_level_error():
     assert ev.hf_level_error_db(x, ev.bandpass_fft(x, SR, 0, 10000), SR, 11000) < -40
 
 
+def power_law(db_per_octave, cutoff=None, step_db=0.0, frames=3, channels=2):
+    """STFT power (C, frames, bins) falling ``db_per_octave`` from 500 Hz, ``step_db`` added from ``cutoff`` up."""
+    f = np.arange(ev.N_FFT // 2 + 1) * SR / ev.N_FFT
+    db = db_per_octave * np.log2(np.maximum(f, 500.0) / 500.0)
+    if cutoff is not None:
+        db = db + np.where(f >= cutoff, step_db, 0.0)
+    return np.broadcast_to(10 ** (db / 10), (channels, frames, len(f)))
+
+
+def test_continuation_of_the_originals_top_octave():
+    # a spectrum that keeps its slope above the cutoff is continued at its level (within what
+    # averaging a steep power law over a band costs) ...
+    for slope in (-3.0, -12.0, -30.0):
+        assert abs(ev.continuation_level_db(power_law(slope), SR, 11000.0)) < 0.5
+    # ... one that drops above it is continued too bright, by the drop
+    assert ev.continuation_level_db(power_law(-6.0, 11000.0, -20.0), SR, 11000.0) == pytest.approx(20.0, abs=0.3)
+    # a rising top octave is continued flat (never rising), from the cap at 0.8..0.95 of the cutoff
+    e = ev.continuation_level_db(power_law(+6.0), SR, 11000.0)
+    assert -6.0 < e < -2.0
+
+
 def test_oracle_offset_error_removes_only_a_per_setting_constant():
     # a constant bias per setting is removed entirely; the spread within a setting is not
     assert ev.oracle_offset_error([3.0, 3.0, -5.0, -5.0], ["a", "a", "b", "b"]) == 0.0
