@@ -270,14 +270,14 @@ def continuation_level_db(P_ref, sr: int, cutoff: float, bands: int = 4) -> floa
         if m.any() and p[m].mean() > 0:
             xs.append(np.log2(0.5 * (a + b) / cutoff))
             ys.append(10 * np.log10(p[m].mean()))
-    hf = (f >= cutoff) & (f < min(sr / 2, HF_TOP))
-    if len(xs) < 2 or not hf.any():
+    hf = slice(cutoff_bin(cutoff, sr), cutoff_bin(min(sr / 2, HF_TOP), sr))  # the bins of band_energy
+    if len(xs) < 2 or hf.stop <= hf.start:
         return float("nan")
     slope, level = np.polyfit(xs, ys, 1)
     near = p[(f >= 0.8 * cutoff) & (f < 0.95 * cutoff)]
     if near.size and near.mean() > 0:
         level = min(level, 10 * np.log10(near.mean()))
-    pred = 10 ** ((level + min(slope, 0.0) * np.log2(f[hf] / cutoff)) / 10)
+    pred = 10 ** ((level + min(slope, 0.0) * np.log2(np.maximum(f[hf], 1.0) / cutoff)) / 10)
     return float(10 * np.log10((pred.sum() + 1e-12) / (p[hf].sum() + 1e-12)))
 
 
