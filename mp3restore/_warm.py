@@ -45,11 +45,12 @@ def compile_part(part):
 
 
 def cores():
-    """CPU cores this process may run on."""
+    """CPU cores this process may run on (at least 1): the default number of threads of
+    ``read`` and of workers of ``mp3restore batch``, and whether a first-run helper helps."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def start_helper(restore):

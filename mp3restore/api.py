@@ -142,9 +142,9 @@ def _copy_range(chunks, out, start, end, keep_from):
 
 def _check_threads(threads):
     if threads is None or threads == 0:
-        import os
+        from ._warm import cores
 
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        return cores()
     threads = int(threads)
     if threads < 1:
         raise InputError(f"threads must be >= 1 (or 0 for all cores), not {threads}")

@@ -279,10 +279,9 @@ def _warning_texts(caught, job: Job) -> list[str]:
 
 def default_jobs() -> int:
     """The CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    from ._warm import cores
+
+    return cores()
 
 
 def _worker_init() -> None:

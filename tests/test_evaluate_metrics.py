@@ -115,7 +115,8 @@ def test_an_encode_coded_up_to_the_target_is_left_out_of_the_averages():
     def row(cutoff, lvl):
         lsd = {m: {"full": 1.0, "hf": 2.0, "lf": 0.5, "seam": 1.0} for m in ev.METHODS}
         return {"setting": "128k", "cutoff": cutoff, "lsd": lsd, "restore_is_noop": False,
-                "level_db": {m: lvl for m in ev.METHODS}, "coherence": {m: 0.5 for m in ("original",) + ev.METHODS}}
+                "level_db": {m: lvl for m in ev.METHODS}, "level_continuation_db": lvl,
+                "coherence": {m: 0.5 for m in ("original",) + ev.METHODS}}
     res = [{"rows": [row(17000.0, 4.0), row(19500.0, 40.0)],
             "negative": {"lsd_plain": 1.0, "lsd_restored": 1.0, "pass": True},
             "wideband": {"identical": True}}]

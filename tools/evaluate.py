@@ -266,10 +266,10 @@ def continuation_level_db(P_ref, sr: int, cutoff: float, bands: int = 4) -> floa
     edges = cutoff / 2 * (31 / 16) ** (np.arange(bands + 1) / bands)  # cutoff/2 .. 31/32 cutoff
     xs, ys = [], []
     for a, b in zip(edges[:-1], edges[1:]):
-        m = (f >= a) & (f < b)
-        if m.any() and p[m].mean() > 0:
+        band = p[(f >= a) & (f < b)]
+        if band.size and band.mean() > 0:
             xs.append(np.log2(0.5 * (a + b) / cutoff))
-            ys.append(10 * np.log10(p[m].mean()))
+            ys.append(10 * np.log10(band.mean()))
     hf = slice(cutoff_bin(cutoff, sr), cutoff_bin(min(sr / 2, HF_TOP), sr))  # the bins of band_energy
     if len(xs) < 2 or hf.stop <= hf.start:
         return float("nan")
@@ -277,7 +277,7 @@ def continuation_level_db(P_ref, sr: int, cutoff: float, bands: int = 4) -> floa
     near = p[(f >= 0.8 * cutoff) & (f < 0.95 * cutoff)]
     if near.size and near.mean() > 0:
         level = min(level, 10 * np.log10(near.mean()))
-    pred = 10 ** ((level + min(slope, 0.0) * np.log2(np.maximum(f[hf], 1.0) / cutoff)) / 10)
+    pred = 10 ** ((level + min(slope, 0.0) * np.log2(f[hf] / cutoff)) / 10)
     return float(10 * np.log10((pred.sum() + 1e-12) / (p[hf].sum() + 1e-12)))
 
 
@@ -737,9 +737,8 @@ def summarise(results: list[dict], settings: list[str]) -> dict:
         avg[f"abslevel_restored_{part}"] = mean(abs(r["level_db"]["restored"]) for r in rs) if rs else float("nan")
         avg[f"n_{part}"] = len(rs)
     acted = [r for r in rows if not r["restore_is_noop"]]
-    avg["abslevel_continuation"] = mean(abs(r["level_continuation_db"]) for r in rows if "level_continuation_db" in r)
-    avg["abslevel_continuation_acted"] = mean(abs(r["level_continuation_db"]) for r in acted
-                                              if "level_continuation_db" in r)
+    avg["abslevel_continuation"] = mean(abs(r["level_continuation_db"]) for r in rows)
+    avg["abslevel_continuation_acted"] = mean(abs(r["level_continuation_db"]) for r in acted)
     avg["abslevel_oracle_setting"] = oracle_offset_error(
         [r["level_db"]["restored"] for r in acted], [r["setting"] for r in acted])
     avg["median_level_acted"] = {s: float(np.median([r["level_db"]["restored"] for r in acted if r["setting"] == s]))
