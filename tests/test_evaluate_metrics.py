@@ -279,3 +279,28 @@ def test_peak_contrast_tells_lines_from_noise():
     lines[::40] *= 1e4  # a one-bin line every 40 bins, 40 dB up
     assert ev.peak_contrast(flat, 500, 3500) < 3.0
     assert ev.peak_contrast(lines, 500, 3500) > 30.0
+
+
+def test_the_other_encoders_summary_counts_encodes_made_worse_in_any_band():
+    def row(noop, full, hf, lf):
+        return {"restore_is_noop": noop,
+                "lsd": {"plain": {"full": 2.0, "hf": 3.0, "lf": 1.0},
+                        "restored": {"full": full, "hf": hf, "lf": lf}}}
+    res = [{"rows": [], "negative": {"lsd_plain": 1.0, "lsd_restored": 1.0, "pass": True},
+            "wideband": {"identical": True},
+            "shine": [row(True, 2.0, 3.0, 1.0), row(False, 1.0, 1.5, 0.8), row(False, 1.5, 2.0, 1.2)]}]
+    sh = ev.summarise(res, ["64k"])["averages"]["shine"]
+    assert (sh["n"], sh["n_acted"], sh["n_worse"]) == (3, 2, 1)  # the third made LF worse
+    assert sh["hf_plain"] == 3.0 and sh["hf_restored"] == 1.75  # means over the encodes acted on
+    assert "shine" not in ev.summarise([dict(res[0], shine=[])], ["64k"])["averages"]
+
+
+@pytest.mark.skipif(not ev.shine_available(), reason="no ffmpeg with libshine")
+def test_libshine_encodes_decode_to_the_input_length_and_sound():
+    x = noise(1.0)
+    mp3 = ev.encode_shine(ev.to_int16(x), SR, "128k")
+    y, sr = ev.decode(mp3, False)
+    assert sr == SR and y.shape[1] == 2 and abs(len(y) - len(x)) < 2304
+    z = ev.align(y, ev.find_delay(x, y), len(x))
+    for c in range(2):  # each channel is its own input's (the pipe's sample layout is right)
+        assert np.corrcoef(x[4096:-4096, c], z[4096:-4096, c])[0, 1] > 0.5  # 0.69 here; swapped: 0.0

@@ -70,6 +70,14 @@ error| of restored <= 3 dB; LF LSD restored <= plain (+0.001 for float noise);
 negative controls: restored full-band LSD <= plain + 0.02 on every clip;
 wideband control bit-identical on every clip.
 
+Another encoder, for the general case (information, no target): when FFmpeg
+with libshine is installed (Debian's ``ffmpeg`` has it), each original is also
+encoded by libshine at 64 and 128 kbps.  Shine has no lowpass: its coded band
+ends where each granule's bits run out, so the cutoff varies granule by
+granule.  Measured as above against the original, with the restoration plan's
+cutoff (``Mp3File.restoration_plan``) splitting HF from LF; the restoration was
+developed on LAME streams only.  ``--no-shine`` skips it.
+
 Output: the tables on stdout and ``OUT/report.md`` (with ``psd_<clip>.png``
 Welch PSD plots: original, plain, restored, reference per setting, and
 ``results.json``).  ``--quick``: 2 clips x 2 settings (64k, 128k).
@@ -160,6 +168,28 @@ def decode(mp3: bytes, restore: bool):
 def stream_info(mp3: bytes):
     import mp3restore
     return mp3restore.info(mp3)
+
+
+SHINE_SETTINGS = ("64k", "128k")
+
+
+def shine_available() -> bool:
+    """Whether an ``ffmpeg`` with the libshine MP3 encoder is on the PATH."""
+    import shutil
+    if not shutil.which("ffmpeg"):
+        return False
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return p.returncode == 0 and " libshine " in p.stdout
+
+
+def encode_shine(pcm: np.ndarray, sr: int, kbps: str) -> bytes:
+    """Encode int16 PCM (n, C) with libshine through FFmpeg (pipes, no temporary files)."""
+    cmd = ["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(sr), "-ac", str(pcm.shape[1]), "-i", "pipe:0",
+           "-c:a", "libshine", "-b:a", kbps, "-f", "mp3", "pipe:1"]
+    p = subprocess.run(cmd, input=np.ascontiguousarray(pcm, dtype="<i2").tobytes(), capture_output=True)
+    if p.returncode != 0 or not p.stdout:
+        raise RuntimeError(f"ffmpeg libshine {kbps} failed: {p.stderr.decode(errors='replace').strip()}")
+    return p.stdout
 
 
 # ----------------------------------------------------------------------------- alignment
@@ -578,7 +608,30 @@ def lowpass_10k(pcm: np.ndarray, sr: int = SR) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one clip
 
-def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out_dir: str, plots: bool) -> dict:
+def shine_rows(name: str, pcm: np.ndarray, orig: np.ndarray, L_o: np.ndarray, P_o: np.ndarray, sr: int) -> list[dict]:
+    """The other encoder's rows (see the module docstring): plain and restored against the original."""
+    import mp3restore
+    rows = []
+    n = len(orig)
+    for s in SHINE_SETTINGS:
+        mp3 = encode_shine(pcm, sr, s)
+        plan = mp3restore.open(mp3).restoration_plan()
+        yp, _ = decode(mp3, False)
+        yr, _ = decode(mp3, True)
+        d = find_delay(orig, yp)
+        cutoff = float(plan.cutoff_hz)
+        row = {"clip": name, "setting": s, "cutoff": cutoff, "verdict": plan.verdict, "delay": d,
+               "restore_is_noop": bool(np.array_equal(yp, yr)), "lsd": {}, "level_db": {}}
+        for m, y in (("plain", yp), ("restored", yr)):
+            P = power_spec(align(y, d, n))
+            row["lsd"][m] = lsd_bands_logs(L_o, log_spec(P), cutoff_bin(cutoff, sr), sr)
+            row["level_db"][m] = level_db(P, P_o, sr, cutoff)
+        rows.append(row)
+    return rows
+
+
+def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out_dir: str, plots: bool,
+                  shine: bool = False) -> dict:
     t0 = time.time()
     path = Path(path)
     name = path.stem
@@ -655,8 +708,9 @@ def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out
     if plots:
         png = f"psd_{name}.png"
         plot_psd(name, psd, Path(out_dir) / png, sr)
+    other = shine_rows(name, pcm, orig, L_o, P_o, sr) if shine else []
     return {"clip": name, "seconds": n / sr, "channels": C, "rows": rows, "negative": neg, "wideband": wide,
-            "png": png, "elapsed": time.time() - t0}
+            "shine": other, "png": png, "elapsed": time.time() - t0}
 
 
 def plot_psd(name, psd: dict, path: Path, sr: int):
@@ -744,6 +798,15 @@ def summarise(results: list[dict], settings: list[str]) -> dict:
     avg["median_level_acted"] = {s: float(np.median([r["level_db"]["restored"] for r in acted if r["setting"] == s]))
                                  for s in TARGET_SETTINGS if any(r["setting"] == s for r in acted)}
     avg["coh_original"] = mean(r["coherence"]["original"] for r in rows)
+    shine = [r for res in results for r in res.get("shine", [])]
+    if shine:
+        acted_s = [r for r in shine if not r["restore_is_noop"]]
+        avg["shine"] = {"n": len(shine), "n_acted": len(acted_s),
+                        # an encode where restoration made any band's LSD worse than plain's
+                        "n_worse": sum(any(r["lsd"]["restored"][b] > r["lsd"]["plain"][b] + LF_TOL
+                                           for b in ("full", "hf", "lf")) for r in shine),
+                        **{f"{b}_{m}": mean(r["lsd"][m][b] for r in acted_s)
+                           for b in ("full", "hf", "lf") for m in ("plain", "restored")}}
     negs = [res["negative"] for res in results]
     wides = [res["wideband"] for res in results]
     t = []
@@ -871,6 +934,19 @@ def tables(results, summary, pre, tonal, settings, quick) -> tuple[str, str]:
                       str(wd["identical"]), fmt(wd["max_abs_diff"], ".2e")])
     both(h4, rows4, "Controls: negative (original low-passed at 10 kHz, 320 kbps; full-band LSD) and wideband (320 kbps)")
 
+    shine = [r for res in results for r in res.get("shine", [])]
+    if shine:
+        h7 = ["clip", "set", "cutoff", "verdict", "full P", "full R", "HF P", "HF R", "LF P", "LF R",
+              "lvl P", "lvl R", "noop"]
+        rows7 = [[r["clip"], r["setting"], fmt(r["cutoff"], ".0f"), r["verdict"],
+                  fmt(r["lsd"]["plain"]["full"]), fmt(r["lsd"]["restored"]["full"]),
+                  fmt(r["lsd"]["plain"]["hf"]), fmt(r["lsd"]["restored"]["hf"]),
+                  fmt(r["lsd"]["plain"]["lf"]), fmt(r["lsd"]["restored"]["lf"]),
+                  fmt(r["level_db"]["plain"], "+.1f"), fmt(r["level_db"]["restored"], "+.1f"),
+                  "yes" if r["restore_is_noop"] else "no"] for r in shine]
+        both(h7, rows7, "Another encoder: libshine through FFmpeg (no lowpass: the coded band ends granule by granule "
+                        "where the bits run out; cutoff = the restoration plan's; information, no target)")
+
     h5 = ["target", "value", "result"]
     rows5 = [[t, v, "PASS" if ok else "FAIL"] for t, v, ok in summary["targets"]]
     if summary["n_rows"]:
@@ -904,6 +980,13 @@ def tables(results, summary, pre, tonal, settings, quick) -> tuple[str, str]:
                       f"{sum(t['spurious_restored'] for t in tt)} / {sum(t['spurious_reference'] for t in tt)}; "
                       f"{mean(t['flicker_hf_original'] for t in tt):.2f} / {mean(t['flicker_hf_restored'] for t in tt):.2f} / "
                       f"{mean(t['flicker_hf_reference'] for t in tt):.2f}", ""])
+    if "shine" in a:
+        sh = a["shine"]
+        rows5.append(["(info) libshine encodes: acted on; full / HF / LF LSD plain -> restored over those; "
+                      "encodes where restoration made a band's LSD worse",
+                      f"{sh['n_acted']} of {sh['n']}; {fmt(sh['full_plain'])} -> {fmt(sh['full_restored'])} / "
+                      f"{fmt(sh['hf_plain'])} -> {fmt(sh['hf_restored'])} / {fmt(sh['lf_plain'])} -> "
+                      f"{fmt(sh['lf_restored'])}; {sh['n_worse']} of {sh['n']}", ""])
     nclip = [sum(r["clipped"][m] for res in results for r in res["rows"]) for m in METHODS]
     rows5.append(["(info) clipped samples plain / restored / reference (all rows)", "/".join(map(str, nclip)), ""])
     both(h5, rows5, "Targets (averages over all clips at 64k/96k/128k/V5)" + (" -- QUICK RUN, not the full set" if quick else ""))
@@ -936,6 +1019,7 @@ def main(argv=None):
     ap.add_argument("--settings", help=f"comma-separated, from {','.join(SETTINGS)}")
     ap.add_argument("--workers", type=int, default=2, help="processes (1 or 2)")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--no-shine", action="store_true", help="skip the other encoder (libshine through FFmpeg)")
     ap.add_argument("--bandwidth", type=float, default=None,
                     help="target bandwidth in Hz for restoration and the reference method "
                          "(default: mp3restore's, 20 kHz)")
@@ -975,11 +1059,15 @@ def main(argv=None):
     cutoffs = by_ch[2]
     print("coded bandwidth per setting (white-noise probe): " + cutoffs_text(by_ch), flush=True)
 
+    shine = not args.no_shine and shine_available()
+    if not args.no_shine and not shine:
+        print("evaluate: no ffmpeg with libshine on the PATH: the other encoder's rows are skipped", flush=True)
+
     workers = max(1, min(2, args.workers))
     ctx = multiprocessing.get_context("spawn")
     results, pre = [], []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-        futs = {ex.submit(evaluate_clip, str(p), settings, by_ch, str(args.out), plots): p.stem for p in paths}
+        futs = {ex.submit(evaluate_clip, str(p), settings, by_ch, str(args.out), plots, shine): p.stem for p in paths}
         pfuts = [ex.submit(pre_echo, s, cutoffs[s]) for s in settings]
         tfuts = [ex.submit(tonal_probe, s, p, cutoffs[s]) for s in settings for p in TONAL_PROBES]
         for f in cf.as_completed(futs):
@@ -1005,7 +1093,8 @@ def main(argv=None):
         f"* originals: `{args.originals}` ({len(paths)} clips: {', '.join(order)}); settings: {', '.join(settings)}"
         + ("; **quick run**" if args.quick else ""),
         "* encoder: lameenc (bundled LAME), quality 2; 64k/96k with the output rate forced to 44.1 kHz; V5 = VBR mtrh quality 5. "
-        "lameenc writes no LAME tag: decodes are aligned by cross-correlation (delay column).",
+        "lameenc writes no LAME tag: decodes are aligned by cross-correlation (delay column)."
+        + (" Other encoder: libshine through FFmpeg at " + ", ".join(SHINE_SETTINGS) + "." if shine else ""),
         "* cutoff per setting (white-noise probe): " + cutoffs_text(by_ch),
         "* LSD: NU-Wave 2 definition (Hann 2048, hop 512, log10 power clamped at 1e-8, unnormalised STFT, RMS over bins, "
         "mean over frames and channels). HF = bins from the cutoff up, LF = below, seam = +-1 kHz around it.",
