@@ -304,3 +304,11 @@ def test_libshine_encodes_decode_to_the_input_length_and_sound():
     z = ev.align(y, ev.find_delay(x, y), len(x))
     for c in range(2):  # each channel is its own input's (the pipe's sample layout is right)
         assert np.corrcoef(x[4096:-4096, c], z[4096:-4096, c])[0, 1] > 0.5  # 0.69 here; swapped: 0.0
+
+
+def test_no_harm_sweep_flags_only_bands_made_worse_beyond_float_noise():
+    sweep = _load("no_harm_sweep")
+    lsd = {"full": 2.0, "hf": 3.0, "lf": 1.0}
+    row = {"lsd": {"plain": lsd, "restored": dict(lsd, hf=3.0005, lf=1.2)}}
+    assert sweep.worse_bands(row) == ["lf"]
+    assert sweep.worse_bands({"lsd": {"plain": lsd, "restored": lsd}}) == []

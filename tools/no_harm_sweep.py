@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Does restoration ever make a decode worse? LAME settings outside the evaluation's targets.
+
+    python tools/no_harm_sweep.py ORIGINALS_DIR [--workers 2]
+
+``tools/evaluate.py`` measures the target settings (64k/96k at 44.1 kHz, 128k,
+V5, 192k).  This sweep encodes every original (lameenc) at settings users
+also meet: 112 and 160 kbps, VBR V0/V2/V7, and 48/64/96 kbps with LAME's
+own choice of sample rate (22.05, 24 and 32 kHz, where the target band ends at
+Nyquist).  Each encode is decoded plain and restored and compared with the
+original (resampled to the coded rate): NU-Wave 2 LSD over the full band,
+above and below the restoration plan's cutoff, and the HF level error (as in
+``evaluate.py``).  It prints one row per encode and the encodes where
+restoration made the LSD of any of the three bands worse than plain's.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import evaluate as ev  # noqa: E402
+
+SETTINGS = {
+    "112k": {"bit_rate": 112}, "160k": {"bit_rate": 160},
+    "V0": {"vbr": 0}, "V2": {"vbr": 2}, "V7": {"vbr": 7},
+    "48k": {"bit_rate": 48}, "64k": {"bit_rate": 64}, "96k": {"bit_rate": 96},  # LAME resamples these
+}
+BANDS = ("full", "hf", "lf")
+
+
+def sweep_clip(path: str) -> list[dict]:
+    import mp3restore
+    from scipy.signal import resample_poly
+
+    pcm = ev.load_original(Path(path))
+    rows = []
+    for name, setting in SETTINGS.items():
+        mp3 = ev.encode(pcm, ev.SR, **setting)
+        plan = mp3restore.open(mp3).restoration_plan()
+        yp, sr = ev.decode(mp3, False)
+        yr, _ = ev.decode(mp3, True)
+        g = np.gcd(sr, ev.SR)
+        ref = pcm / 32768.0 if sr == ev.SR else resample_poly(pcm / 32768.0, sr // g, ev.SR // g, axis=0)
+        d = ev.find_delay(ref, yp, sr=sr)
+        p, r = ev.align(yp, d, len(ref)), ev.align(yr, d, len(ref))
+        cut = float(plan.cutoff_hz)
+        rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, "verdict": plan.verdict, "cutoff": cut,
+                     "lsd": {"plain": ev.lsd_bands(ref, p, sr, cut), "restored": ev.lsd_bands(ref, r, sr, cut)},
+                     "level": {"plain": ev.hf_level_error_db(ref, p, sr, cut),
+                               "restored": ev.hf_level_error_db(ref, r, sr, cut)},
+                     "identical": bool(np.array_equal(yp, yr))})
+    return rows
+
+
+def worse_bands(row: dict, tol: float = ev.LF_TOL) -> list[str]:
+    """The bands whose LSD restoration made worse than plain's (beyond float noise)."""
+    return [b for b in BANDS if row["lsd"]["restored"][b] > row["lsd"]["plain"][b] + tol]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("originals", type=Path)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    paths = ev.original_paths(args.originals)
+    if not paths:
+        sys.exit(f"no originals in {args.originals} (run tools/fetch_originals.py)")
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max(1, args.workers), mp_context=ctx) as ex:
+        rows = [r for rs in ex.map(sweep_clip, map(str, paths)) for r in rs]
+    print("clip        set    rate   verdict       cutoff   full P -> R     HF P -> R       LF P -> R    "
+          "  HF level P -> R")
+    for r in rows:
+        P, R = r["lsd"]["plain"], r["lsd"]["restored"]
+        w = worse_bands(r)
+        print(f"{r['clip']:10s}  {r['setting']:5s} {r['rate']:5d}  {r['verdict']:12s} {r['cutoff']:7.0f}  "
+              + "  ".join(f"{P[b]:.3f} -> {R[b]:.3f}" for b in BANDS)
+              + f"  {r['level']['plain']:+6.1f} -> {r['level']['restored']:+6.1f}"
+              + ("  identical" if r["identical"] else "") + (f"  WORSE: {', '.join(w)}" if w else ""))
+    acted = [r for r in rows if not r["identical"]]
+    bad = [r for r in rows if worse_bands(r)]
+    print(f"\n{len(rows)} encodes, {len(acted)} restored (the others bit-identical to plain); "
+          f"LSD worse than plain in some band: {len(bad)}"
+          + (" (" + ", ".join(f"{r['clip']} {r['setting']}" for r in bad) + ")" if bad else ""))
+    if acted:
+        print("over the restored ones, mean LSD plain -> restored: "
+              + ", ".join(f"{b} {ev.mean(r['lsd']['plain'][b] for r in acted):.3f} -> "
+                          f"{ev.mean(r['lsd']['restored'][b] for r in acted):.3f}" for b in BANDS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
