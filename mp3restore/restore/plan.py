@@ -261,4 +261,6 @@ def make_plan(info, mdct, block_type, *, bandwidth=None, find_holes=True, window
     if drop < INNER_CLIFF_DB:
         return plan("band-limited", f"the spectrum falls {-drop:.0f} dB inside the coded band: the content "
                                     "ended below the cutoff (band-limited at the source), left alone")
-    return plan("restore", f"encoder lowpass at {cutoff:.0f} Hz: regenerate up to {target:.0f} Hz")
+    edge = ("the LAME tag's lowpass" if info.lowpass and cutoff == float(info.lowpass)
+            else "the coded band's edge (90th percentile of the granules' highest line)")
+    return plan("restore", f"encoder cliff at {cutoff:.0f} Hz, {edge}: regenerate up to {target:.0f} Hz")
