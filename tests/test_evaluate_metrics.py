@@ -306,9 +306,15 @@ def test_libshine_encodes_decode_to_the_input_length_and_sound():
         assert np.corrcoef(x[4096:-4096, c], z[4096:-4096, c])[0, 1] > 0.5  # 0.69 here; swapped: 0.0
 
 
-def test_no_harm_sweep_flags_only_bands_made_worse_beyond_float_noise():
-    sweep = _load("no_harm_sweep")
+def test_worse_bands_flags_only_bands_made_worse_beyond_float_noise():
     lsd = {"full": 2.0, "hf": 3.0, "lf": 1.0}
     row = {"lsd": {"plain": lsd, "restored": dict(lsd, hf=3.0005, lf=1.2)}}
-    assert sweep.worse_bands(row) == ["lf"]
-    assert sweep.worse_bands({"lsd": {"plain": lsd, "restored": lsd}}) == []
+    assert ev.worse_bands(row) == ["lf"]
+    assert ev.worse_bands({"lsd": {"plain": lsd, "restored": lsd}}) == []
+
+
+
+def test_the_no_harm_sweep_covers_settings_the_evaluation_does_not():
+    sweep = _load("no_harm_sweep")
+    assert len(sweep.SETTINGS) >= 6
+    assert all(v not in ev.SETTINGS.values() and v != ev.CONTROL for v in sweep.SETTINGS.values())

@@ -773,6 +773,11 @@ def has_high_band(row: dict) -> bool:
     return row["cutoff"] < target_hz() - MIN_HIGH_BAND_HZ
 
 
+def worse_bands(row: dict, tol: float = LF_TOL) -> list[str]:
+    """The bands (full, hf, lf) whose LSD restoration made worse than plain's, beyond float noise."""
+    return [b for b in ("full", "hf", "lf") if row["lsd"]["restored"][b] > row["lsd"]["plain"][b] + tol]
+
+
 def summarise(results: list[dict], settings: list[str]) -> dict:
     rows = [r for res in results for r in res["rows"] if r["setting"] in TARGET_SETTINGS]
     avg = {"n_no_high_band": sum(not has_high_band(r) for r in rows)}
@@ -802,9 +807,7 @@ def summarise(results: list[dict], settings: list[str]) -> dict:
     if shine:
         acted_s = [r for r in shine if not r["restore_is_noop"]]
         avg["shine"] = {"n": len(shine), "n_acted": len(acted_s),
-                        # an encode where restoration made any band's LSD worse than plain's
-                        "n_worse": sum(any(r["lsd"]["restored"][b] > r["lsd"]["plain"][b] + LF_TOL
-                                           for b in ("full", "hf", "lf")) for r in shine),
+                        "n_worse": sum(bool(worse_bands(r)) for r in shine),
                         **{f"{b}_{m}": mean(r["lsd"][m][b] for r in acted_s)
                            for b in ("full", "hf", "lf") for m in ("plain", "restored")}}
     negs = [res["negative"] for res in results]

@@ -58,11 +58,6 @@ def sweep_clip(path: str) -> list[dict]:
     return rows
 
 
-def worse_bands(row: dict, tol: float = ev.LF_TOL) -> list[str]:
-    """The bands whose LSD restoration made worse than plain's (beyond float noise)."""
-    return [b for b in BANDS if row["lsd"]["restored"][b] > row["lsd"]["plain"][b] + tol]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("originals", type=Path)
@@ -78,13 +73,13 @@ def main(argv=None) -> int:
           "  HF level P -> R")
     for r in rows:
         P, R = r["lsd"]["plain"], r["lsd"]["restored"]
-        w = worse_bands(r)
+        w = ev.worse_bands(r)
         print(f"{r['clip']:10s}  {r['setting']:5s} {r['rate']:5d}  {r['verdict']:12s} {r['cutoff']:7.0f}  "
               + "  ".join(f"{P[b]:.3f} -> {R[b]:.3f}" for b in BANDS)
               + f"  {r['level']['plain']:+6.1f} -> {r['level']['restored']:+6.1f}"
               + ("  identical" if r["identical"] else "") + (f"  WORSE: {', '.join(w)}" if w else ""))
     acted = [r for r in rows if not r["identical"]]
-    bad = [r for r in rows if worse_bands(r)]
+    bad = [r for r in rows if ev.worse_bands(r)]
     print(f"\n{len(rows)} encodes, {len(acted)} restored (the others bit-identical to plain); "
           f"LSD worse than plain in some band: {len(bad)}"
           + (" (" + ", ".join(f"{r['clip']} {r['setting']}" for r in bad) + ")" if bad else ""))
