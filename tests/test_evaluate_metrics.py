@@ -313,7 +313,6 @@ def test_worse_bands_flags_only_bands_made_worse_beyond_float_noise():
     assert ev.worse_bands({"lsd": {"plain": lsd, "restored": lsd}}) == []
 
 
-
 def test_the_no_harm_sweep_covers_settings_the_evaluation_does_not():
     sweep = _load("no_harm_sweep")
     assert len(sweep.SETTINGS) >= 6
