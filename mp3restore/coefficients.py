@@ -260,7 +260,7 @@ def synthesize(coefficients, *, gapless=True):
             state.run(mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576])
         else:
             headroom.synthesize(state, mdct[a:b], bt[a:b], mx[a:b], coded[a:b], pcm[a * 576:b * 576],
-                                lambda i, j, a=a: mdct[a + i:a + j] - plain[a + i:a + j])
+                                lambda idx, a=a: mdct[a + idx] - plain[a + idx])
     s0 = c.first_sample
     if gapless:
         a = max(c.trim_start, s0) - s0

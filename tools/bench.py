@@ -8,7 +8,8 @@ Usage::
                           [--quick] [--no-memory] [--no-cli] [--time-long]
 
 For every file of ``--data`` (``30s_cbr128.mp3``, ``30s_vbr2.mp3``, ``30s_cbr64.mp3``,
-``30s_cbr64_24k.mp3``, ``10min_cbr128.mp3``, ``60min_cbr128.mp3`` when present):
+``30s_cbr64_24k.mp3``, ``30s_cbr64_loud.mp3``, ``10min_cbr128.mp3``, ``60min_cbr128.mp3``
+when present):
 
 * **Speed**, in this one process, interleaved: each decoder is called once as a
   warm-up (numba's compilation / cache load and the OS file cache are not
@@ -84,7 +85,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-FILES = ["30s_cbr128.mp3", "30s_vbr2.mp3", "30s_cbr64.mp3", "30s_cbr64_24k.mp3", "10min_cbr128.mp3", "60min_cbr128.mp3"]
+FILES = ["30s_cbr128.mp3", "30s_vbr2.mp3", "30s_cbr64.mp3", "30s_cbr64_24k.mp3", "30s_cbr64_loud.mp3",
+         "10min_cbr128.mp3", "60min_cbr128.mp3"]
 QUICK_FILES = ["30s_cbr128.mp3", "30s_vbr2.mp3"]
 LONG_SECONDS = 20 * 60          # longer files: memory only unless --time-long
 REFERENCE = "libmpg123"         # speed ratios are relative to this decoder

@@ -18,6 +18,12 @@ file                   what                                    lame options
 ``30s_cbr64_24k.mp3``  first 30 s of the signal, LAME's own    ``-b 64``
                        choice of 24 kHz (what ``lame -b 64``
                        writes; restoration fills 11 to 12 kHz)
+``30s_cbr64_loud.mp3`` the same 30 s mastered loud (driven      ``-b 64 --resample 44.1``
+                       2.2 times harder into the limiter, as
+                       current pop is): its decode passes full
+                       scale in about 4 % of the granules,
+                       where restoration checks that it does
+                       not cause the clipping
 ``10min_cbr128.mp3``   first 10 minutes                        ``-b 128``
 ``60min_cbr128.mp3``   first 60 minutes (only with ``--long``;  ``-b 128``
                        for the memory benchmark)
@@ -66,14 +72,15 @@ SEED = 20240611
 BLOCK = 1 << 18
 BPM = 112.0
 
-# name -> (seconds, lame options, needs --long)
+# name -> (seconds, lame options, needs --long, gain into the limiter)
 FILES = {
-    "30s_cbr128.mp3": (30, ["-b", "128"], False),
-    "30s_vbr2.mp3": (30, ["-V", "2"], False),
-    "30s_cbr64.mp3": (30, ["-b", "64", "--resample", "44.1"], False),
-    "30s_cbr64_24k.mp3": (30, ["-b", "64"], False),
-    "10min_cbr128.mp3": (600, ["-b", "128"], False),
-    "60min_cbr128.mp3": (3600, ["-b", "128"], True),
+    "30s_cbr128.mp3": (30, ["-b", "128"], False, 0.9),
+    "30s_vbr2.mp3": (30, ["-V", "2"], False, 0.9),
+    "30s_cbr64.mp3": (30, ["-b", "64", "--resample", "44.1"], False, 0.9),
+    "30s_cbr64_24k.mp3": (30, ["-b", "64"], False, 0.9),
+    "30s_cbr64_loud.mp3": (30, ["-b", "64", "--resample", "44.1"], False, 2.0),
+    "10min_cbr128.mp3": (600, ["-b", "128"], False, 0.9),
+    "60min_cbr128.mp3": (3600, ["-b", "128"], True, 0.9),
 }
 
 # ---------------------------------------------------------------------------
@@ -266,8 +273,9 @@ PINK_A = [1.0, -2.494956002, 2.017265875, -0.522189400]
 
 
 class Renderer:
-    def __init__(self, total: int):
+    def __init__(self, total: int, gain: float = 0.9):
         self.total = total
+        self.gain = gain
         self.events = make_score(total)
         self.starts = np.array([e.start for e in self.events], np.int64)
         self.maxlen = max((e.end - e.start for e in self.events), default=0)
@@ -304,8 +312,9 @@ class Renderer:
             pink.append(y)
         out[:, 0] += 0.006 * (0.8 * pink[0] + 0.6 * pink[1])
         out[:, 1] += 0.006 * (0.8 * pink[0] + 0.6 * pink[2])
-        # gentle soft limiter: linear below 0.7, tanh knee above, never beyond 0.98
-        x = out * 0.9
+        # soft limiter: linear below 0.7, tanh knee above, never beyond 0.98 (gain 0.9: gentle;
+        # a loud master drives it harder)
+        x = out * self.gain
         a = np.abs(x)
         knee = 0.7
         over = a > knee
@@ -334,7 +343,7 @@ def lame_cmd(opts: list[str], out: str) -> list[str]:
             "--little-endian", "-m", "j", *opts, "-", out]
 
 
-def encode(name: str, seconds: int, opts: list[str], out_dir: Path) -> dict:
+def encode(name: str, seconds: int, opts: list[str], out_dir: Path, gain: float = 0.9) -> dict:
     final = out_dir / name
     tmp = out_dir / f".{name}.partial-{os.getpid()}"
     cmd = lame_cmd(opts, str(tmp))
@@ -343,7 +352,7 @@ def encode(name: str, seconds: int, opts: list[str], out_dir: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for pcm in Renderer(total).pcm_blocks():
+        for pcm in Renderer(total, gain).pcm_blocks():
             b = pcm.tobytes()
             sha.update(b)
             proc.stdin.write(b)
@@ -360,7 +369,7 @@ def encode(name: str, seconds: int, opts: list[str], out_dir: Path) -> dict:
         tmp.unlink(missing_ok=True)
         raise
     return {
-        "seconds": seconds, "samplerate": SR, "channels": 2, "samples": total,
+        "seconds": seconds, "samplerate": SR, "channels": 2, "samples": total, "limiter_gain": gain,
         "lame_command": " ".join(lame_cmd(opts, "OUT.mp3")).replace(" - ", " RAW_PCM_STDIN "),
         "pcm_sha256": sha.hexdigest(), "size": final.stat().st_size,
         "make_seconds": round(time.perf_counter() - t0, 1),
@@ -388,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest.setdefault("files", {})
     manifest.update(generator="tools/make_bench_data.py", seed=SEED, lame_version=lame_version())
 
-    for name, (seconds, opts, needs_long) in FILES.items():
+    for name, (seconds, opts, needs_long, gain) in FILES.items():
         path = out / name
         if needs_long and not args.long:
             continue
@@ -396,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: exists, skipped")
             continue
         print(f"{path}: {seconds} s, lame {' '.join(opts)} ...", end=" ", flush=True)
-        meta = encode(name, seconds, opts, out)
+        meta = encode(name, seconds, opts, out, gain)
         manifest["files"][name] = meta
         print(f"{meta['size'] / 1e6:.1f} MB in {meta['make_seconds']} s")
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

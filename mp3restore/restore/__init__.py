@@ -90,12 +90,13 @@ class Restorer:
                       self.n_mixed, self.slope_hist,
                       self.hole_runs, self.prev_level, self._filled[:G], bounded)
 
-    def added(self, a, b):
-        """float32[b - a, C, 576]: what the last :meth:`process` added to its granules ``a..b``."""
+    def added(self, idx):
+        """float32[len(idx), C, 576]: what the last :meth:`process` added to its granules
+        ``idx`` (int64)."""
         from .kernel import added_lines
 
-        out = np.empty((b - a,) + self._mdct.shape[1:], np.float32)
-        added_lines(self._mdct[a:b], self._filled[a:b], self.sfb_long, out)
+        out = np.empty((len(idx),) + self._mdct.shape[1:], np.float32)
+        added_lines(self._mdct, self._filled, self.sfb_long, idx, out)
         return out
 
 

@@ -13,6 +13,7 @@ depend on how the stream is cut into chunks.
 import numpy as np
 
 from .._jit import njit
+from ..decoder import SynthState
 
 LIMIT = 32767.0 / 32768.0
 
@@ -51,6 +52,121 @@ def apply_gains(pcm, added, gains):
                     pcm[i, c] = (pcm[i, c] - added[i, c]) + np.float32(a) * added[i, c]
 
 
+@njit
+def scale_runs(pcm, out, starts, ends, offsets):
+    """For each run ``starts[r] .. ends[r]`` of granules of ``pcm`` (float32[G*576, C]),
+    whose added part was synthesized into ``out`` from granule ``offsets[r]`` on:
+    :func:`granule_gains`, then :func:`apply_gains`."""
+    gains = np.empty(pcm.shape[0] // 576)
+    for r in range(len(starts)):
+        g, e, o = starts[r], ends[r], offsets[r]
+        seg = pcm[g * 576:e * 576]
+        add = out[o * 576:(o + e - g) * 576]
+        granule_gains(seg, add, gains[:e - g])
+        apply_gains(seg, add, gains[:e - g])
+
+
+@njit
+def _needs_reset(r, g, e, coded, C):
+    """Whether run ``r`` (granules ``g .. e``) needs an all-zero granule before its
+    context in the batch: not the first run (the batch starts from a zero state), and
+    a granule of its context or of the run codes fewer than ``C`` channels (a mono
+    frame of a stereo stream leaves channel 1's state as it was, so that state would
+    come from the run before).  Otherwise the output of the run's granules depends
+    only on them and their two granules of context (the IMDCT overlap is one granule,
+    the polyphase history 15 of a granule's 18 slots), whatever came before.  (A run
+    after the first starts at granule 2 or later: its context is in the chunk.)"""
+    if r == 0:
+        return False
+    for i in range(g - 2, e):
+        if coded[i] < C:
+            return True
+    return False
+
+
+@njit
+def batch_plan(over, k, coded, C):
+    """The runs of overshooting granules of a chunk (``over`` bool[G]) and the batch
+    that synthesizes what restoration added to them: per run its context (the two
+    granules before it: from the ``k`` <= 2 kept from the chunk before when the run
+    starts the chunk), then the run; an all-zero granule first where the state left
+    by the run before could matter (:func:`_needs_reset`; a zero granule leaves the
+    filterbank state all zero, as a fresh one).  So each run comes out as synthesized
+    on its own from a zero state.
+    Returns ``(starts, ends, offsets, resets, take, n)``: the runs, where each run's
+    first granule sits in the batch, whether it has a zero granule, the chunk's
+    granules the batch takes (in order) and the batch's length."""
+    G = len(over)
+    R = 0
+    m = 0
+    for g in range(G):
+        if over[g] and (g == 0 or not over[g - 1]):
+            R += 1
+    starts = np.empty(R, np.int64)
+    ends = np.empty(R, np.int64)
+    offsets = np.empty(R, np.int64)
+    resets = np.zeros(R, np.bool_)
+    r = 0
+    n = 0
+    g = 0
+    while g < G:
+        if not over[g]:
+            g += 1
+            continue
+        e = g
+        while e < G and over[e]:
+            e += 1
+        a = max(0, g - 2)
+        t = min(k, 2 - (g - a))
+        resets[r] = _needs_reset(r, g, e, coded, C)
+        n += resets[r] + t + e - a
+        starts[r], ends[r], offsets[r] = g, e, n - (e - g)
+        m += e - a
+        r += 1
+        g = e
+    take = np.empty(m, np.int64)
+    j = 0
+    for r in range(R):
+        for i in range(max(0, starts[r] - 2), ends[r]):
+            take[j] = i
+            j += 1
+    return starts, ends, offsets, resets, take, n
+
+
+@njit
+def assemble(starts, ends, offsets, resets, chunk, tail, tail_bt, tail_mx, tail_coded, block_type, mixed, coded,
+             A, bt, mx, cd):
+    """Fill the batch of :func:`batch_plan` (``A`` float32[n, C, 576] with its ``bt``,
+    ``mx``, ``cd``) from ``chunk`` (what was added to its ``take`` granules) and the
+    granules kept from the chunk before (``tail``...)."""
+    C = A.shape[1]
+    k = len(tail)
+    j = 0
+    for r in range(len(starts)):
+        g, e = starts[r], ends[r]
+        a = max(0, g - 2)
+        t = min(k, 2 - (g - a))
+        o = offsets[r] - (g - a) - t  # the run's context
+        if resets[r]:
+            A[o - 1] = 0.0
+            for c in range(C):
+                bt[o - 1, c] = 0
+                mx[o - 1, c] = 0
+            cd[o - 1] = C
+        for i in range(t):
+            A[o + i] = tail[k - t + i]
+            bt[o + i] = tail_bt[k - t + i]
+            mx[o + i] = tail_mx[k - t + i]
+            cd[o + i] = tail_coded[k - t + i]
+        for i in range(a, e):
+            q = o + t + i - a
+            A[q] = chunk[j]
+            bt[q] = block_type[i]
+            mx[q] = mixed[i]
+            cd[q] = coded[i]
+            j += 1
+
+
 class Headroom:
     """Applies the rule above chunk after chunk (keeps two granules of context)."""
 
@@ -77,44 +193,30 @@ class Headroom:
         ``pcm`` float32[G*576, C]: restored output, fixed in place; ``beyond``: its
         samples beyond +-``LIMIT`` per granule, as the synthesis counted them
         (``SynthState.run(..., beyond, LIMIT)``);
-        ``added(a, b)`` returns float32[b - a, C, 576], the coefficients restoration
-        added to granules ``a..b`` (asked for only when needed: the last two
-        granules, and each run of overshooting granules with the two before it)."""
-        from ..decoder import SynthState
-
+        ``added(idx)`` returns float32[len(idx), C, 576], the coefficients restoration
+        added to the granules ``idx`` (int64, increasing) of these G (asked for only
+        when needed: the last two granules, and each run of overshooting granules
+        with the two before it).  All runs of a chunk are synthesized in one call
+        (:func:`batch_plan`)."""
         G = len(block_type)
         C = pcm.shape[1]
         if G == 0:
             return
         over = beyond[:G] > 0
         if over.any():
-            k = len(self.tail)
-            # runs of overshooting granules, each synthesized from two granules before it
-            g = 0
-            while g < G:
-                if not over[g]:
-                    g += 1
-                    continue
-                e = g
-                while e < G and over[e]:
-                    e += 1
-                a = max(0, g - 2)
-                t = min(k, 2 - (g - a))  # context granules still needed from before the chunk
-                added_mdct = np.concatenate([self.tail[k - t:], added(a, e)])
-                bt = np.concatenate([self.tail_bt[k - t:], block_type[a:e]])
-                mx = np.concatenate([self.tail_mx[k - t:], mixed[a:e]])
-                cd = np.concatenate([self.tail_coded[k - t:], coded[a:e]])
-                lead = len(added_mdct) - (e - g)
-                out = np.empty((len(added_mdct) * 576, C), np.float32)
-                SynthState(C).run(added_mdct, bt, mx, cd, out)
-                seg = pcm[g * 576:e * 576]
-                gains = np.ones(e - g)
-                granule_gains(seg, out[lead * 576:], gains)
-                apply_gains(seg, out[lead * 576:], gains)
-                g = e
+            starts, ends, offsets, resets, take, n = batch_plan(over, len(self.tail), coded, C)
+            A = np.empty((n, C, 576), np.float32)
+            bt = np.empty((n, C), np.int32)
+            mx = np.empty((n, C), np.int32)
+            cd = np.empty(n, np.int32)
+            assemble(starts, ends, offsets, resets, added(take), self.tail, self.tail_bt, self.tail_mx,
+                     self.tail_coded, block_type, mixed, coded, A, bt, mx, cd)
+            out = np.empty((n * 576, C), np.float32)
+            SynthState(C).run(A, bt, mx, cd, out)
+            scale_runs(pcm, out, starts, ends, offsets)
         # the last two granules (with those of the chunk before when this one has fewer)
         a = max(0, G - 2)
-        self.tail = _last_two(self.tail, added(a, G))
+        self.tail = _last_two(self.tail, added(np.arange(a, G)))
         self.tail_bt = _last_two(self.tail_bt, block_type[a:])
         self.tail_mx = _last_two(self.tail_mx, mixed[a:])
         self.tail_coded = _last_two(self.tail_coded, coded[a:])

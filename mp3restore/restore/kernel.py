@@ -168,30 +168,31 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
 
 
 @njit
-def added_lines(mdct, filled, sfb_long, out):
-    """What restoration added: ``out[G, C, 576]`` = the lines of ``mdct`` that
-    ``restore_chunk`` filled (per ``filled``: from line ``[0]`` up in long
-    blocks, from line ``[1 + w]`` up in short window ``w``, the long bands in
-    the bit mask ``[4]``), zero elsewhere.  Restoration only ever writes lines
-    that were zero, so ``mdct - out`` is the spectrum before restoration."""
-    G = mdct.shape[0]
+def added_lines(mdct, filled, sfb_long, idx, out):
+    """What restoration added to granules ``idx`` (int64): ``out[len(idx), C, 576]`` =
+    the lines of ``mdct[idx]`` that ``restore_chunk`` filled (per ``filled``: from
+    line ``[0]`` up in long blocks, from line ``[1 + w]`` up in short window ``w``,
+    the long bands in the bit mask ``[4]``), zero elsewhere.  Restoration only
+    ever writes lines that were zero, so ``mdct - out`` is the spectrum before
+    restoration."""
     C = mdct.shape[1]
-    for g in range(G):
+    for j in range(len(idx)):
+        g = idx[j]
         for c in range(C):
             for k in range(576):
-                out[g, c, k] = 0.0
+                out[j, c, k] = 0.0
             for k in range(filled[g, c, 0], 576):
-                out[g, c, k] = mdct[g, c, k]
+                out[j, c, k] = mdct[g, c, k]
             for w in range(3):
                 for f in range(filled[g, c, 1 + w], 192):
                     i = short_index(f, w)
-                    out[g, c, i] = mdct[g, c, i]
+                    out[j, c, i] = mdct[g, c, i]
             m = filled[g, c, 4]
             if m:
                 for b in range(22):
                     if (m >> b) & 1:
                         for k in range(sfb_long[b], sfb_long[b + 1]):
-                            out[g, c, k] = mdct[g, c, k]
+                            out[j, c, k] = mdct[g, c, k]
 
 
 @njit
