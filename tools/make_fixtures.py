@@ -6,7 +6,8 @@ Usage::
     python tools/make_fixtures.py [--out fixtures] [--only NAME ...]
 
 Every fixture is made here from a synthetic signal (numpy, fixed seeds), encoded
-with the Debian ``lame`` CLI (one with the ``lameenc`` package), optionally
+with the Debian ``lame`` CLI (one with the ``lameenc`` package, two with
+libshine through the Debian ``ffmpeg``), optionally
 wrapped in tags / junk that this script writes byte by byte, and described by a
 sidecar ``NAME.json``.  ``fixtures/README.md`` is written too.
 
@@ -17,9 +18,11 @@ Sidecar keys (see ``REQUIRED_KEYS`` in ``tests/test_fixtures_meta.py``):
 ``description``       what the file is for
 ``source_signal``     how the encoder input was generated (kind, seed, rate,
                       channels, samples, sha256 of the int16 PCM)
-``encoder``           the lame command line (``IN.wav``/``OUT.mp3`` placeholders)
-                      or the lameenc settings, plus post-processing steps
-``lame_version``      version of the LAME library that encoded it
+``encoder``           the lame or ffmpeg command line (``IN.wav``/``OUT.mp3``
+                      placeholders) or the lameenc settings, plus post-processing
+                      steps
+``lame_version``      version of the LAME library that encoded it (null for
+                      the libshine files)
 ``samplerate``        sampling rate of the MP3 (after LAME's resampling)
 ``channels``          channels of the MP3 (1 or 2)
 ``mode``              header channel mode of the frames: mono/stereo/joint/dual
