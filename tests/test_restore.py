@@ -212,15 +212,11 @@ def test_another_encoders_ragged_band_edge_is_restored_without_harm():
     c = mp3restore.read_coefficients(f)
     top = np.array([np.flatnonzero(m.any(axis=0)).max() + 1 if m.any() else 0 for m in c.mdct]) * SR / 1152
     assert np.percentile(top, 90) - np.percentile(top, 10) > 5000  # a ragged edge, not a lowpass
-    plan = mp3restore.open(f).restoration_plan()
-    assert plan.verdict == "restore", plan.reason
-    plain, _ = mp3restore.read(f, restore=False, always_2d=True)
-    rest, _ = mp3restore.read(f, restore=True, always_2d=True)
-    d = ev.find_delay(src, plain)
-    p, r = ev.align(plain, d, len(src)), ev.align(rest, d, len(src))
-    lp, lr = ev.lsd_bands(src, p, SR, plan.cutoff_hz), ev.lsd_bands(src, r, SR, plan.cutoff_hz)
+    row = ev.plain_vs_restored(f.read_bytes(), src, SR)  # split at the plan's cutoff
+    assert row["verdict"] == "restore", row
+    lp, lr = row["lsd"]["plain"], row["lsd"]["restored"]
     assert lr["full"] < 0.8 * lp["full"] and lr["hf"] < 0.8 * lp["hf"] and lr["lf"] <= lp["lf"], (lp, lr)
-    assert abs(ev.hf_level_error_db(src, r, SR, plan.cutoff_hz)) < 3.0
+    assert abs(row["level_db"]["restored"]) < 3.0
 
 
 def test_band_limited_source_gets_no_invented_treble():

@@ -608,26 +608,37 @@ def lowpass_10k(pcm: np.ndarray, sr: int = SR) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one clip
 
-def shine_rows(name: str, pcm: np.ndarray, orig: np.ndarray, L_o: np.ndarray, P_o: np.ndarray, sr: int) -> list[dict]:
-    """The other encoder's rows (see the module docstring): plain and restored against the original."""
+def plain_vs_restored(mp3: bytes, ref: np.ndarray, sr: int) -> dict:
+    """``mp3`` decoded plain and restored, each against ``ref`` (float, at the coded
+    rate ``sr``), split at the restoration plan's cutoff: LSD (full, HF, LF, seam),
+    HF level error, the plan's verdict, the alignment delay and whether restoration
+    left the decode bit-identical.  For encodes without a fixed lowpass (another
+    encoder, other settings), where the cutoff is what the plan measures."""
     import mp3restore
-    rows = []
-    n = len(orig)
-    for s in SHINE_SETTINGS:
-        mp3 = encode_shine(pcm, sr, s)
-        plan = mp3restore.open(mp3).restoration_plan()
-        yp, _ = decode(mp3, False)
-        yr, _ = decode(mp3, True)
-        d = find_delay(orig, yp)
-        cutoff = float(plan.cutoff_hz)
-        row = {"clip": name, "setting": s, "cutoff": cutoff, "verdict": plan.verdict, "delay": d,
-               "restore_is_noop": bool(np.array_equal(yp, yr)), "lsd": {}, "level_db": {}}
-        for m, y in (("plain", yp), ("restored", yr)):
-            P = power_spec(align(y, d, n))
-            row["lsd"][m] = lsd_bands_logs(L_o, log_spec(P), cutoff_bin(cutoff, sr), sr)
-            row["level_db"][m] = level_db(P, P_o, sr, cutoff)
-        rows.append(row)
-    return rows
+
+    with mp3restore.open(mp3) as f:
+        plan = f.restoration_plan()
+    yp, sr_p = decode(mp3, False)
+    yr, _ = decode(mp3, True)
+    if sr_p != sr:
+        raise RuntimeError(f"decoded at {sr_p} Hz, the reference is at {sr} Hz")
+    d = find_delay(ref, yp, sr=sr)
+    cutoff = float(plan.cutoff_hz)
+    P_ref = power_spec(ref)
+    L_ref = log_spec(P_ref)
+    row = {"cutoff": cutoff, "verdict": plan.verdict, "delay": d, "restore_is_noop": bool(np.array_equal(yp, yr)),
+           "lsd": {}, "level_db": {}}
+    for m, y in (("plain", yp), ("restored", yr)):
+        P = power_spec(align(y, d, len(ref)))
+        row["lsd"][m] = lsd_bands_logs(L_ref, log_spec(P), cutoff_bin(cutoff, sr), sr)
+        row["level_db"][m] = level_db(P, P_ref, sr, cutoff)
+    return row
+
+
+def shine_rows(name: str, pcm: np.ndarray, sr: int) -> list[dict]:
+    """The other encoder's rows (see the module docstring): plain and restored against the original."""
+    return [{"clip": name, "setting": s, **plain_vs_restored(encode_shine(pcm, sr, s), pcm / 32768.0, sr)}
+            for s in SHINE_SETTINGS]
 
 
 def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out_dir: str, plots: bool,
@@ -708,7 +719,7 @@ def evaluate_clip(path: str, settings: list[str], cutoffs_by_channels: dict, out
     if plots:
         png = f"psd_{name}.png"
         plot_psd(name, psd, Path(out_dir) / png, sr)
-    other = shine_rows(name, pcm, orig, L_o, P_o, sr) if shine else []
+    other = shine_rows(name, pcm, sr) if shine else []
     return {"clip": name, "seconds": n / sr, "channels": C, "rows": rows, "negative": neg, "wideband": wide,
             "shine": other, "png": png, "elapsed": time.time() - t0}
 

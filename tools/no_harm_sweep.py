@@ -35,26 +35,16 @@ BANDS = ("full", "hf", "lf")
 
 
 def sweep_clip(path: str) -> list[dict]:
-    import mp3restore
     from scipy.signal import resample_poly
 
     pcm = ev.load_original(Path(path))
     rows = []
     for name, setting in SETTINGS.items():
         mp3 = ev.encode(pcm, ev.SR, **setting)
-        plan = mp3restore.open(mp3).restoration_plan()
-        yp, sr = ev.decode(mp3, False)
-        yr, _ = ev.decode(mp3, True)
+        sr = ev.stream_info(mp3).samplerate
         g = np.gcd(sr, ev.SR)
         ref = pcm / 32768.0 if sr == ev.SR else resample_poly(pcm / 32768.0, sr // g, ev.SR // g, axis=0)
-        d = ev.find_delay(ref, yp, sr=sr)
-        p, r = ev.align(yp, d, len(ref)), ev.align(yr, d, len(ref))
-        cut = float(plan.cutoff_hz)
-        rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, "verdict": plan.verdict, "cutoff": cut,
-                     "lsd": {"plain": ev.lsd_bands(ref, p, sr, cut), "restored": ev.lsd_bands(ref, r, sr, cut)},
-                     "level": {"plain": ev.hf_level_error_db(ref, p, sr, cut),
-                               "restored": ev.hf_level_error_db(ref, r, sr, cut)},
-                     "identical": bool(np.array_equal(yp, yr))})
+        rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, **ev.plain_vs_restored(mp3, ref, sr)})
     return rows
 
 
@@ -76,9 +66,9 @@ def main(argv=None) -> int:
         w = ev.worse_bands(r)
         print(f"{r['clip']:10s}  {r['setting']:5s} {r['rate']:5d}  {r['verdict']:12s} {r['cutoff']:7.0f}  "
               + "  ".join(f"{P[b]:.3f} -> {R[b]:.3f}" for b in BANDS)
-              + f"  {r['level']['plain']:+6.1f} -> {r['level']['restored']:+6.1f}"
-              + ("  identical" if r["identical"] else "") + (f"  WORSE: {', '.join(w)}" if w else ""))
-    acted = [r for r in rows if not r["identical"]]
+              + f"  {r['level_db']['plain']:+6.1f} -> {r['level_db']['restored']:+6.1f}"
+              + ("  identical" if r["restore_is_noop"] else "") + (f"  WORSE: {', '.join(w)}" if w else ""))
+    acted = [r for r in rows if not r["restore_is_noop"]]
     bad = [r for r in rows if ev.worse_bands(r)]
     print(f"\n{len(rows)} encodes, {len(acted)} restored (the others bit-identical to plain); "
           f"LSD worse than plain in some band: {len(bad)}"
