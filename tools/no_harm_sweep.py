@@ -5,9 +5,9 @@
 
 ``tools/evaluate.py`` measures the target settings (64k/96k at 44.1 kHz, 128k,
 V5, 192k).  This sweep encodes every original (lameenc) at settings users
-also meet: 112 and 160 kbps, VBR V0/V2/V7, and 48/64/96 kbps with LAME's
-own choice of sample rate (22.05, 24 and 32 kHz, where the target band ends at
-Nyquist).  Each encode is decoded plain and restored and compared with the
+also meet: 112 and 160 kbps, VBR V0/V2/V7, and 8/16/32/48/64/96 kbps with
+LAME's own choice of sample rate (8, 8, 16, 22.05, 24 and 32 kHz, where the
+target band ends at Nyquist).  Each encode is decoded plain and restored and compared with the
 original (resampled to the coded rate): NU-Wave 2 LSD over the full band,
 above and below the restoration plan's cutoff, and the HF level error (as in
 ``evaluate.py``).  It prints one row per encode and the encodes where
@@ -29,7 +29,8 @@ import evaluate as ev  # noqa: E402
 SETTINGS = {
     "112k": {"bit_rate": 112}, "160k": {"bit_rate": 160},
     "V0": {"vbr": 0}, "V2": {"vbr": 2}, "V7": {"vbr": 7},
-    "48k": {"bit_rate": 48}, "64k": {"bit_rate": 64}, "96k": {"bit_rate": 96},  # LAME resamples these
+    "8k": {"bit_rate": 8}, "16k": {"bit_rate": 16}, "32k": {"bit_rate": 32},  # LAME resamples these
+    "48k": {"bit_rate": 48}, "64k": {"bit_rate": 64}, "96k": {"bit_rate": 96},
 }
 BANDS = ("full", "hf", "lf")
 

@@ -25,9 +25,14 @@ from .lines import is_zero, last_nonzero_below
 
 # LAME 3.100's lowpass (Hz) by total bit rate for stereo at 44.1/48 kHz
 # (restoration-notes.md, "What MP3 encoders remove"); other encoders are close.
+# Below 32 kbps and at 40/56 kbps: where LAME's coded band ends on white noise
+# (lameenc, 44.1 kHz stereo in: 8 kbps 2.0 kHz, 16 kbps 3.6 kHz, 24 kbps 3.9 kHz,
+# all at 8 kHz; 40 kbps 7.0 kHz, 56 kbps 9.8 kHz).  Without them an 8 kbps
+# stream's 2 kHz cliff was taken for content ending below 32 kbps' 5.5 kHz.
 _LOWPASS_BY_KBPS = np.array([
-    (32, 5500), (48, 7600), (64, 11000), (80, 13500), (96, 15100), (112, 15600),
-    (128, 17000), (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500),
+    (8, 2000), (16, 3700), (24, 3900), (32, 5500), (40, 7000), (48, 7600), (56, 10000), (64, 11000),
+    (80, 13500), (96, 15100), (112, 15600), (128, 17000), (160, 17500), (192, 18600), (224, 19400),
+    (256, 19700), (320, 20500),
 ], dtype=np.float64)
 CLIFF_RATIO = 0.8
 # a stream whose band just below the cutoff (0.8..0.95 of it) is this far below
