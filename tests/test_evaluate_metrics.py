@@ -317,3 +317,27 @@ def test_the_no_harm_sweep_covers_settings_the_evaluation_does_not():
     sweep = _load("no_harm_sweep")
     assert len(sweep.SETTINGS) >= 6
     assert all(v not in ev.SETTINGS.values() and v != ev.CONTROL for v in sweep.SETTINGS.values())
+
+
+def test_the_no_harm_sweep_encodes_mono_and_48k_input_as_named(monkeypatch, tmp_path):
+    import soundfile as sf
+
+    sweep = _load("no_harm_sweep")
+    rng = np.random.default_rng(4)
+    x = np.cumsum(rng.standard_normal((2 * SR, 2)), axis=0)  # a falling spectrum, two channels
+    x -= x.mean(axis=0)
+    sf.write(tmp_path / "clip.wav", (0.3 * x / np.abs(x).max() * 32767).astype(np.int16), SR)
+    seen = []
+
+    def spy(mp3, ref, sr):
+        seen.append((sweep.ev.stream_info(mp3), ref.shape))
+        return {"verdict": "restore"}
+
+    monkeypatch.setattr(sweep, "SETTINGS", {k: sweep.SETTINGS[k] for k in ("m64", "48k_128", "112k")})
+    monkeypatch.setattr(sweep.ev, "plain_vs_restored", spy)
+    rows = sweep.sweep_clip(str(tmp_path / "clip.wav"))
+    assert [r["setting"] for r in rows] == ["m64", "48k_128", "112k"]
+    (m, m_ref), (h, h_ref), (s, s_ref) = seen
+    assert m.channels == 1 and m_ref[1] == 1 and m.samplerate == SR
+    assert h.channels == 2 and h.samplerate == 48000 and abs(h_ref[0] - 2 * 48000) < 10
+    assert s.channels == 2 and s.samplerate == SR and s_ref == (2 * SR, 2)

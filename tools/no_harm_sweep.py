@@ -7,7 +7,9 @@
 V5, 192k).  This sweep encodes every original (lameenc) at settings users
 also meet: 112 and 160 kbps, VBR V0/V2/V7, and 8/16/32/48/64/96 kbps with
 LAME's own choice of sample rate (8, 8, 16, 22.05, 24 and 32 kHz, where the
-target band ends at Nyquist).  Each encode is decoded plain and restored and compared with the
+target band ends at Nyquist); mono (the channels averaged) at 24 to 128 kbps,
+V5 and V7; and 48 kHz input (the clip resampled) at 64 to 192 kbps and V5.
+Each encode is decoded plain and restored and compared with the
 original (resampled to the coded rate): NU-Wave 2 LSD over the full band,
 above and below the restoration plan's cutoff, and the HF level error (as in
 ``evaluate.py``).  It prints one row per encode and the encodes where
@@ -31,6 +33,12 @@ SETTINGS = {
     "V0": {"vbr": 0}, "V2": {"vbr": 2}, "V7": {"vbr": 7},
     "8k": {"bit_rate": 8}, "16k": {"bit_rate": 16}, "32k": {"bit_rate": 32},  # LAME resamples these
     "48k": {"bit_rate": 48}, "64k": {"bit_rate": 64}, "96k": {"bit_rate": 96},
+    # mono (the clip's channels averaged): LAME keeps a wider band at the same bit rate
+    **{f"m{k}": {"bit_rate": k, "mono": True} for k in (24, 40, 48, 64, 96, 128)},
+    "mV5": {"vbr": 5, "mono": True}, "mV7": {"vbr": 7, "mono": True},
+    # 48 kHz input (the clip resampled): 48 kHz streams, and LAME's own lower rates
+    **{f"48k_{k}": {"bit_rate": k, "in_rate": 48000} for k in (64, 96, 128, 192)},
+    "48k_V5": {"vbr": 5, "in_rate": 48000},
 }
 BANDS = ("full", "hf", "lf")
 
@@ -41,10 +49,19 @@ def sweep_clip(path: str) -> list[dict]:
     pcm = ev.load_original(Path(path))
     rows = []
     for name, setting in SETTINGS.items():
-        mp3 = ev.encode(pcm, ev.SR, **setting)
+        setting = dict(setting)
+        x = pcm
+        if setting.pop("mono", False):
+            x = np.round(pcm.mean(axis=1, keepdims=True)).astype(np.int16)
+        in_rate = setting.pop("in_rate", ev.SR)
+        if in_rate != ev.SR:
+            g = np.gcd(in_rate, ev.SR)
+            x = np.clip(np.round(resample_poly(x.astype(np.float64), in_rate // g, ev.SR // g, axis=0)),
+                        -32768, 32767).astype(np.int16)
+        mp3 = ev.encode(x, in_rate, **setting)
         sr = ev.stream_info(mp3).samplerate
-        g = np.gcd(sr, ev.SR)
-        ref = pcm / 32768.0 if sr == ev.SR else resample_poly(pcm / 32768.0, sr // g, ev.SR // g, axis=0)
+        g = np.gcd(sr, in_rate)
+        ref = x / 32768.0 if sr == in_rate else resample_poly(x / 32768.0, sr // g, in_rate // g, axis=0)
         rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, **ev.plain_vs_restored(mp3, ref, sr)})
     return rows
 
@@ -65,7 +82,7 @@ def main(argv=None) -> int:
     for r in rows:
         P, R = r["lsd"]["plain"], r["lsd"]["restored"]
         w = ev.worse_bands(r)
-        print(f"{r['clip']:10s}  {r['setting']:5s} {r['rate']:5d}  {r['verdict']:12s} {r['cutoff']:7.0f}  "
+        print(f"{r['clip']:10s}  {r['setting']:6s} {r['rate']:5d}  {r['verdict']:12s} {r['cutoff']:7.0f}  "
               + "  ".join(f"{P[b]:.3f} -> {R[b]:.3f}" for b in BANDS)
               + f"  {r['level_db']['plain']:+6.1f} -> {r['level_db']['restored']:+6.1f}"
               + ("  identical" if r["restore_is_noop"] else "") + (f"  WORSE: {', '.join(w)}" if w else ""))
