@@ -31,37 +31,51 @@ def band_power(x, lo, hi):
     return p / max(1, hi - lo)
 
 
-@njit
+@njit(inline="always")
 def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
     """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``.
 
     ``kl``: one past the highest non-zero line.  ``pw``: scratch float64[22]
-    (band powers, computed only for the neighbours of holes; -1: not yet).
+    (band powers, computed only for the neighbours of holes).
     Returns the bit mask of the bands filled."""
-    for b in range(22):
+    zero = 0  # bit b: band b has no non-zero line below kl
+    full = 0  # bit b: band b ends at or below kl
+    b = 0
+    while b < 22 and sfb[b] < kl:
         lo = sfb[b]
         hi = min(kl, sfb[b + 1])
         # a band's end lines settle most bands without the full count
-        zero = lo >= kl or (x[lo] == 0.0 and x[hi - 1] == 0.0 and is_zero(x, lo, hi))
-        pw[b] = 0.0 if zero else -1.0
-        runs[b] = min(runs[b] + 1, RUN_MAX + 1) if zero else 0
-    mask = 0
-    noff = -1
+        if x[lo] == 0.0 and x[hi - 1] == 0.0 and is_zero(x, lo, hi):
+            zero |= 1 << b
+        if sfb[b + 1] <= kl:
+            full |= 1 << b
+        b += 1
+    zero |= ((1 << 22) - 1) & ~((1 << b) - 1)  # the bands from kl up
+    silent = 0  # bit b: zero for more than RUN_MAX granules
+    for b in range(22):
+        if (zero >> b) & 1:
+            r = min(runs[b] + 1, RUN_MAX + 1)
+            runs[b] = r
+            if r > RUN_MAX:
+                silent |= 1 << b
+        else:
+            runs[b] = 0
+    nz = ((1 << 22) - 1) & ~zero
+    # holes: zero, inside the coded band, not silent for long, bands 1..20, and a non-zero
+    # band within two on each side
+    near_lo = (nz << 1) | (nz << 2)
+    near_hi = (nz >> 1) | (nz >> 2)
+    holes = zero & full & ~silent & near_lo & near_hi & 0x1FFFFE
+    if holes == 0:
+        return 0
+    for j in range(22):
+        pw[j] = -1.0
+    noff = noise_offset(gabs, c, HOLES_STREAM, salt)
     for b in range(1, 21):
-        if pw[b] != 0.0 or sfb[b + 1] > kl or runs[b] > RUN_MAX:
+        if not (holes >> b) & 1:
             continue
-        lo = -1
-        for j in range(b - 1, max(-1, b - 3), -1):
-            if pw[j] != 0.0:
-                lo = j
-                break
-        hi = -1
-        for j in range(b + 1, min(22, b + 3)):
-            if pw[j] != 0.0:
-                hi = j
-                break
-        if lo < 0 or hi < 0:
-            continue
+        lo = b - 1 if (nz >> (b - 1)) & 1 else b - 2
+        hi = b + 1 if (nz >> (b + 1)) & 1 else b + 2
         for j in (lo, hi):
             if pw[j] < 0.0:
                 pw[j] = band_power(x, sfb[j], sfb[j + 1])
@@ -70,9 +84,6 @@ def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
         cap = 10.0 * np.log10(CAP) + 10.0 * np.log10(2.0) * q / 2.0  # 10log10(CAP * step^2)
         level = min(level, cap)
         amp = np.exp(level * (np.log(10.0) / 20.0)) * strength  # 10 ** (level / 20)
-        if noff < 0:
-            noff = noise_offset(gabs, c, HOLES_STREAM, salt)
         for k in range(sfb[b], sfb[b + 1]):
             x[k] = amp * NOISE[noff + k]
-        mask |= 1 << b
-    return mask
+    return holes
