@@ -43,9 +43,14 @@ SETTINGS = {
 BANDS = ("full", "hf", "lf")
 
 
-def sweep_clip(path: str) -> list[dict]:
+def _resample(x: np.ndarray, to_rate: int, from_rate: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
+    g = np.gcd(to_rate, from_rate)
+    return resample_poly(x, to_rate // g, from_rate // g, axis=0)
+
+
+def sweep_clip(path: str) -> list[dict]:
     pcm = ev.load_original(Path(path))
     rows = []
     for name, setting in SETTINGS.items():
@@ -55,13 +60,10 @@ def sweep_clip(path: str) -> list[dict]:
             x = np.round(pcm.mean(axis=1, keepdims=True)).astype(np.int16)
         in_rate = setting.pop("in_rate", ev.SR)
         if in_rate != ev.SR:
-            g = np.gcd(in_rate, ev.SR)
-            x = np.clip(np.round(resample_poly(x.astype(np.float64), in_rate // g, ev.SR // g, axis=0)),
-                        -32768, 32767).astype(np.int16)
+            x = np.clip(np.round(_resample(x.astype(np.float64), in_rate, ev.SR)), -32768, 32767).astype(np.int16)
         mp3 = ev.encode(x, in_rate, **setting)
         sr = ev.stream_info(mp3).samplerate
-        g = np.gcd(sr, in_rate)
-        ref = x / 32768.0 if sr == in_rate else resample_poly(x / 32768.0, sr // g, in_rate // g, axis=0)
+        ref = x / 32768.0 if sr == in_rate else _resample(x / 32768.0, sr, in_rate)
         rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, **ev.plain_vs_restored(mp3, ref, sr)})
     return rows
 
