@@ -238,6 +238,33 @@ def test_fill_holes_matches_reference():
     np.testing.assert_allclose(got, want_x, rtol=1e-5, atol=1e-12)
 
 
+@pytest.mark.parametrize("sr_index", [0, 1, 2, 6, 8])  # 44.1, 48, 32, 12 (MPEG-2.5) and 8 kHz
+def test_fill_holes_matches_reference_on_random_band_patterns(sr_index):
+    """Holes next to the lowest and highest eligible bands, runs of two zero bands, three in
+    a row (no neighbour within two), the coded band ending inside a band, silence counts
+    on either side of the limit, over granules in a row (the counts carry over)."""
+    sfb = np.array(SFB_LONG[sr_index], np.int64)
+    g = np.zeros(N_FIELDS, np.int32)
+    sf = RNG.integers(0, 4, 39).astype(np.int16)
+    runs = RNG.integers(RUN_MAX - 2, RUN_MAX + 2, 22).astype(np.int32)
+    filled = 0
+    for gabs in range(300):
+        g[GLOBAL_GAIN] = 150 if gabs % 2 else 230  # the quantizer's cap binds / the neighbours decide
+        x = sparse_lines(density=0.95)
+        x[RNG.integers(sfb[18], 577):] = 0
+        for b in np.flatnonzero(RNG.random(22) < 0.35):
+            x[sfb[b]:sfb[b + 1]] = 0
+        kl = last_nonzero(x)
+        want_x, want_runs, want_mask = holes_reference(x, g, sf, sfb, kl, runs.copy(), gabs, 0, 7, 1.0)
+        got = x.copy()
+        mask = fill_holes(got, g, sf, sfb, kl, runs, gabs, 0, 7, 1.0, np.empty(22))
+        assert mask == want_mask, (gabs, bin(mask), bin(want_mask))
+        np.testing.assert_array_equal(runs, want_runs)
+        np.testing.assert_allclose(got, want_x, rtol=1e-5, atol=1e-12)
+        filled |= mask
+    assert filled & (1 << 1) and filled & (1 << 20)  # the edge bands were exercised
+
+
 def long_q(g, sf, b):
     return g[GLOBAL_GAIN] - 210 - 2 * (1 + g[SCALEFAC_SCALE]) * (sf[b] + g[PREFLAG] * PRETAB[b])
 
