@@ -30,7 +30,7 @@ from .lines import is_zero, last_nonzero_below
 # all at 8 kHz; 40 kbps 7.0 kHz, 56 kbps 9.8 kHz).  Without them an 8 kbps
 # stream's 2 kHz cliff was taken for content ending below 32 kbps' 5.5 kHz.
 _LOWPASS_BY_KBPS = np.array([
-    (8, 2000), (16, 3700), (24, 3900), (32, 5500), (40, 7000), (48, 7600), (56, 10000), (64, 11000),
+    (8, 2000), (16, 3600), (24, 3900), (32, 5500), (40, 7000), (48, 7600), (56, 9800), (64, 11000),
     (80, 13500), (96, 15100), (112, 15600), (128, 17000), (160, 17500), (192, 18600), (224, 19400),
     (256, 19700), (320, 20500),
 ], dtype=np.float64)
