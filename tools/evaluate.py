@@ -582,6 +582,13 @@ def original_paths(folder: Path) -> list:
     return paths
 
 
+def resample(x: np.ndarray, to_rate: int, from_rate: int) -> np.ndarray:
+    """``x`` (time axis first) from ``from_rate`` to ``to_rate`` (polyphase, scipy)."""
+    from scipy.signal import resample_poly
+    g = np.gcd(to_rate, from_rate)
+    return resample_poly(x, to_rate // g, from_rate // g, axis=0)
+
+
 def load_original(path: Path):
     """int16 (n, C) PCM at 44.1 kHz: the exact encoder input."""
     import soundfile as sf
@@ -593,9 +600,7 @@ def load_original(path: Path):
         return pcm
     x, sr = sf.read(str(path), dtype="float64", always_2d=True)
     if sr != SR:
-        from scipy.signal import resample_poly
-        g = np.gcd(sr, SR)
-        x = resample_poly(x, SR // g, sr // g, axis=0)
+        x = resample(x, SR, sr)
     return to_int16(x)
 
 

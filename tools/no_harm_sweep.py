@@ -43,13 +43,6 @@ SETTINGS = {
 BANDS = ("full", "hf", "lf")
 
 
-def _resample(x: np.ndarray, to_rate: int, from_rate: int) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    g = np.gcd(to_rate, from_rate)
-    return resample_poly(x, to_rate // g, from_rate // g, axis=0)
-
-
 def sweep_clip(path: str) -> list[dict]:
     pcm = ev.load_original(Path(path))
     rows = []
@@ -60,10 +53,11 @@ def sweep_clip(path: str) -> list[dict]:
             x = np.round(pcm.mean(axis=1, keepdims=True)).astype(np.int16)
         in_rate = setting.pop("in_rate", ev.SR)
         if in_rate != ev.SR:
-            x = np.clip(np.round(_resample(x.astype(np.float64), in_rate, ev.SR)), -32768, 32767).astype(np.int16)
+            y = ev.resample(x.astype(np.float64), in_rate, ev.SR)
+            x = np.clip(np.round(y), -32768, 32767).astype(np.int16)
         mp3 = ev.encode(x, in_rate, **setting)
         sr = ev.stream_info(mp3).samplerate
-        ref = x / 32768.0 if sr == in_rate else _resample(x / 32768.0, sr, in_rate)
+        ref = x / 32768.0 if sr == in_rate else ev.resample(x / 32768.0, sr, in_rate)
         rows.append({"clip": Path(path).stem, "setting": name, "rate": sr, **ev.plain_vs_restored(mp3, ref, sr)})
     return rows
 
