@@ -186,6 +186,11 @@ class StreamInfo:
     # is updated then)
     concealed_frames: int = 0
     concealed_positions: tuple = field(default_factory=tuple)  # audio frame indices, the first 100
+    # Xing/Info/VBRI tag frames after the first audio frame: each starts another encoded file
+    # appended to this one; they are skipped, not decoded as a frame of silence (as FFmpeg does;
+    # the gapless trim is the first file's delay and the last one's padding, the junctions keep
+    # theirs)
+    appended_streams: int = 0
 
     def as_dict(self):
         return asdict(self)
@@ -405,6 +410,21 @@ def _open_stream(buf, n, name, mapped, strict):
             recovered_tag = True
 
     tagged = xing is not None or vbri is not None
+    # tag frames further on start another encoded file appended to this one (`cat a.mp3 b.mp3`):
+    # not audio (as audio their zero side info is a frame of silence, a gap in the middle)
+    inner = _inner_tag_frames(buf, offsets, sizes, headers, mapped)
+    end_padding = None  # the last appended file's padding: the stream ends with that file
+    if len(inner):
+        if len(inner) == len(offsets):
+            raise EmptyInputError(f"{label}: only tag frames, no audio frames")
+        k = int(inner[-1])
+        hk = int(headers[k])
+        last_tag = parse_xing_damaged(_frame_bytes(buf, offsets[k], sizes[k]), int(fr.hdr_side_info_size(hk)),
+                              bool(fr.hdr_crc(hk)))
+        end_padding = last_tag.padding if last_tag is not None else None
+        keep = np.ones(len(offsets), np.bool_)
+        keep[inner] = False
+        offsets, headers, sizes = offsets[keep], headers[keep], sizes[keep]
     first = _first_decodable(buf, offsets, sizes, headers, tagged)
     ngr = np.where((headers >> 19) & 3 == 3, 2, 1).astype(np.int64)
     ngr[:first] = 0  # leading frames without their reservoir data give no audio
@@ -421,7 +441,7 @@ def _open_stream(buf, n, name, mapped, strict):
     # gapless trimming (LAME/Info tag), as mpg123 and FFmpeg do it
     trim_start, trim_end, gapless = 0, total, False
     if xing is not None and xing.delay is not None and xing.padding is not None:
-        trim_start, trim_end = _gapless_range(xing, nframes, spf, total)
+        trim_start, trim_end = _gapless_range(xing, nframes, spf, total, end_padding)
         gapless = True
 
     # damage found without decoding audio
@@ -502,6 +522,7 @@ def _open_stream(buf, n, name, mapped, strict):
         tags=tuple(tag_names),
         concealed_frames=len(concealed),
         concealed_positions=tuple(int(f) for f in concealed[:100]),
+        appended_streams=len(inner),
     )
     return Stream(buf, offsets, sizes, headers, gr_start, first, channels, sr, trim_start, trim_end, info, name,
                   damage=damage, strict=bool(strict), label=label, source=mapped)
@@ -530,8 +551,10 @@ def describe_status(st):
     return ", ".join(n for bit, n in names if st & bit) or "ok"
 
 
-def _gapless_range(xing, nframes, spf, total):
+def _gapless_range(xing, nframes, spf, total, end_padding=None):
     """``(trim_start, trim_end)`` from a LAME tag's delay and padding, kept sane for any values.
+    ``end_padding``: the padding of the last file appended to this one (from its own tag), used
+    instead of the first tag's when given.
 
     The tag's frame count is used only when it can be right: when it is
     smaller than the frames in the file (damage, or frames appended) or the
@@ -544,9 +567,58 @@ def _gapless_range(xing, nframes, spf, total):
     if xing.frames and xing.frames > nframes and xing.tag_crc_ok is not False:
         nfr = xing.frames
     start_s = min(xing.delay + 529, total)
-    end_s = nfr * spf - xing.padding + 529
+    end_s = nfr * spf - (xing.padding if end_padding is None else end_padding) + 529
     end_s = max(start_s, min(end_s, total))
     return start_s, end_s
+
+
+_MAGIC = {m: int.from_bytes(m, "big") for m in (b"Xing", b"Info", b"VBRI")}
+
+
+def _inner_tag_frames(buf, offsets, sizes, headers, mapped=None):
+    """Indices of the frames that are Xing/Info/VBRI tag frames (int64, usually none).
+
+    A tag frame has its magic right after the side info (``4 + si``, or
+    ``6 + si`` with a CRC; VBRI at byte 36) and all-zero side info before it,
+    which no audio frame that carries data has.  Checked on many frames at
+    once: four bytes per frame, then the zero test on the few candidates; in
+    parts for a mapped file, giving back the pages behind as :func:`_damage` does."""
+    n = len(offsets)
+    found = []
+    f = 0
+    lo = 0
+    while f < n:
+        g = n if mapped is None else min(n, max(f + 1, int(np.searchsorted(offsets, offsets[f] + SCAN_PART))))
+        found.append(_tag_frames_in(buf, offsets[f:g], sizes[f:g], headers[f:g]) + f)
+        if mapped is not None:
+            hi = int(offsets[g]) if g < n else mapped.n
+            mapped.release(lo, hi)
+            lo = hi
+        f = g
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def _tag_frames_in(buf, offsets, sizes, headers):
+    h = headers
+    real = ((h >> 32) & 1) == 0
+    lsf = ((h >> 19) & 3) != 3
+    mono = ((h >> 6) & 3) == 3
+    crc = ((h >> 16) & 1) == 0
+    si = np.where(lsf, np.where(mono, 9, 17), np.where(mono, 17, 32)).astype(np.int64)
+    ends = offsets + sizes
+    found = np.zeros(len(offsets), np.bool_)
+    for pos, kinds in ((offsets + 4 + si, (b"Xing", b"Info")), (offsets + 6 + si, (b"Xing", b"Info")),
+                       (offsets + 36, (b"VBRI",))):
+        ok = real & (pos + 4 <= ends)
+        p = np.where(ok, pos, 0)
+        word = (buf[p].astype(np.int64) << 24) | (buf[p + 1].astype(np.int64) << 16) | \
+            (buf[p + 2].astype(np.int64) << 8) | buf[p + 3].astype(np.int64)
+        hit = ok & np.isin(word, [_MAGIC[k] for k in kinds])
+        for f in np.flatnonzero(hit & ~found):
+            lo = int(offsets[f]) + (6 if crc[f] else 4)
+            if not np.any(buf[lo:int(pos[f])]):
+                found[f] = True
+    return np.flatnonzero(found)
 
 
 def _find_lost_tag_frame(buf, start, off0, si):

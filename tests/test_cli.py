@@ -25,7 +25,7 @@ sf = pytest.importorskip("soundfile")
 INFO_KEYS = {
     "version", "layer", "samplerate", "channels", "mode", "bitrate_mode", "bitrate", "frames", "samples",
     "samples_decoded", "duration", "encoder", "delay", "padding", "lowpass", "crc", "crc_errors", "tag",
-    "gapless", "skipped_bytes", "truncated", "tags", "concealed_frames", "concealed_positions",
+    "gapless", "skipped_bytes", "truncated", "tags", "concealed_frames", "concealed_positions", "appended_streams",
 }
 
 
@@ -461,7 +461,7 @@ def test_info_text(mono_mp3, capsys):
 INFO_KEYS_ORDER = (
     "version", "layer", "samplerate", "channels", "mode", "bitrate_mode", "bitrate", "frames", "samples",
     "samples_decoded", "duration", "encoder", "delay", "padding", "lowpass", "crc", "crc_errors", "tag",
-    "gapless", "skipped_bytes", "truncated", "tags", "concealed_frames", "concealed_positions",
+    "gapless", "skipped_bytes", "truncated", "tags", "concealed_frames", "concealed_positions", "appended_streams",
 )
 
 

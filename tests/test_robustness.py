@@ -471,6 +471,57 @@ def test_tags_between_files_joined_with_cat_are_not_lost_frames(middle):
     assert mp3restore.info(data + tags + data).concealed_frames == 0
 
 
+def test_tag_frame_of_a_file_appended_with_cat_is_not_audio():
+    """``cat a.mp3 b.mp3`` of two LAME files: b's Info/Xing tag frame in the middle is
+    skipped (as FFmpeg does), not decoded as 1152 samples of silence; the end is
+    trimmed by b's padding (its tag's), the start by a's delay, and the junction keeps
+    a's padding and b's delay as every decoder does."""
+    a = _bytes("stereo_joint_cbr128_44100")  # Info tag (CBR)
+    b = _bytes("short_stereo_joint_cbr128_44100_300samples")  # Info tag, another padding
+    c = _bytes("stereo_joint_vbr2_44100")  # Xing tag (VBR)
+    ia, ib, ic = mp3restore.info(a), mp3restore.info(b), mp3restore.info(c)
+    assert ia.padding != ib.padding
+    for first, second, i1, i2 in ((a, b, ia, ib), (b, c, ib, ic), (a, c, ia, ic)):
+        joined = first + second
+        info = mp3restore.info(joined)
+        assert info.appended_streams == 1
+        assert info.frames == i1.frames + i2.frames
+        x1, _ = mp3restore.read(first, restore=False)
+        x2, _ = mp3restore.read(second, restore=False)
+        y, _ = mp3restore.read(joined, restore=False)
+        assert len(y) == info.samples == len(x1) + i1.padding + i2.delay + len(x2)
+        np.testing.assert_array_equal(y[:len(x1)], x1)
+        # the second file's decode, once the filterbank has forgotten the first (two granules)
+        k = 1152
+        np.testing.assert_array_equal(y[len(y) - len(x2) + k:], x2[k:])
+        z, _ = mp3restore.read(joined, restore=False, gapless=False)
+        assert len(z) == (i1.frames + i2.frames) * 1152
+    # three files: two tag frames skipped
+    assert mp3restore.info(a + b + c).appended_streams == 2
+
+
+def test_an_audio_frame_with_tag_bytes_is_not_taken_for_a_tag_frame():
+    """Only a frame with all-zero side info before the magic is a tag frame: an audio
+    frame whose main data happens to begin with ``Info`` stays (as a frame, its data
+    damaged), so the frame count and the timing do not change."""
+    data = bytearray(_bytes("stereo_joint_cbr128_44100"))
+    s = open_stream(bytes(data))
+    f = s.first + 10
+    off = int(s.offsets[f])
+    assert any(data[off + 4:off + 36])  # audio: non-zero side info
+    data[off + 36:off + 40] = b"Info"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mp3restore.Mp3RestoreWarning)  # its main data is damaged now
+        info = mp3restore.info(bytes(data))
+    assert info.appended_streams == 0
+    assert info.frames == mp3restore.info(_bytes("stereo_joint_cbr128_44100")).frames
+    # the same frame with its side info zeroed is a tag frame (and skipped)
+    data[off + 4:off + 36] = bytes(32)
+    info = mp3restore.info(bytes(data))
+    assert info.appended_streams == 1
+    assert info.frames == mp3restore.info(_bytes("stereo_joint_cbr128_44100")).frames - 1
+
+
 def test_a_stream_that_changes_sample_rate_is_decoded_whole_with_a_warning():
     """``cat`` of a 44.1 kHz and a 22.05 kHz file: every frame is still decoded (nothing
     lost), but the second part cannot play at the right speed at one output rate, so
