@@ -536,7 +536,8 @@ def test_a_stream_that_changes_sample_rate_is_decoded_whole_with_a_warning():
     # the second file's Info tag frame is skipped (not a granule of silence in the middle)
     assert sr == 44100 and len(x) == len(xa) + len(xb)
     assert mp3restore.info(a + b).appended_streams == 1
-    np.testing.assert_array_equal(x[len(x) - len(xb):], xb)
+    k = 1152  # once the filterbank has forgotten the first file (two granules)
+    np.testing.assert_array_equal(x[len(x) - len(xb) + k:], xb[k:])
     with pytest.raises(mp3restore.StreamError, match="sample rate changes"):
         mp3restore.read(a + b, strict=True)
     with warnings.catch_warnings():
