@@ -532,8 +532,7 @@ def _repair_headers(buf, offsets, headers, mapped):
     """Write the headers the scanner repaired (a few flipped bits) into the buffer, so the
     CRC check, the decoder and the inspection tools all see them; return their indices.
     (The pages of a mapped file written to are kept when the others are given back.)"""
-    raw = (buf[offsets].astype(np.int64) << 24) | (buf[offsets + 1].astype(np.int64) << 16) | \
-        (buf[offsets + 2].astype(np.int64) << 8) | buf[offsets + 3].astype(np.int64)
+    raw = _be32(buf, offsets)
     repaired = np.flatnonzero(raw != headers)
     for i in repaired:
         off = int(offsets[i])
@@ -598,7 +597,14 @@ def _inner_tag_frames(buf, offsets, sizes, headers, mapped=None):
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
+def _be32(buf, pos):
+    """The big-endian 32-bit words at byte positions ``pos`` (int64 array) of ``buf``."""
+    return (buf[pos].astype(np.int64) << 24) | (buf[pos + 1].astype(np.int64) << 16) | \
+        (buf[pos + 2].astype(np.int64) << 8) | buf[pos + 3].astype(np.int64)
+
+
 def _tag_frames_in(buf, offsets, sizes, headers):
+    """:func:`_inner_tag_frames` of one part (indices into it)."""
     h = headers
     real = ((h >> 32) & 1) == 0
     lsf = ((h >> 19) & 3) != 3
@@ -611,9 +617,7 @@ def _tag_frames_in(buf, offsets, sizes, headers):
                        (offsets + 36, (b"VBRI",))):
         ok = real & (pos + 4 <= ends)
         p = np.where(ok, pos, 0)
-        word = (buf[p].astype(np.int64) << 24) | (buf[p + 1].astype(np.int64) << 16) | \
-            (buf[p + 2].astype(np.int64) << 8) | buf[p + 3].astype(np.int64)
-        hit = ok & np.isin(word, [_MAGIC[k] for k in kinds])
+        hit = ok & np.isin(_be32(buf, p), [_MAGIC[k] for k in kinds])
         for f in np.flatnonzero(hit & ~found):
             lo = int(offsets[f]) + (6 if crc[f] else 4)
             if not np.any(buf[lo:int(pos[f])]):
