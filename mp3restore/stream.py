@@ -420,7 +420,7 @@ def _open_stream(buf, n, name, mapped, strict):
         k = int(inner[-1])
         hk = int(headers[k])
         last_tag = parse_xing_damaged(_frame_bytes(buf, offsets[k], sizes[k]), int(fr.hdr_side_info_size(hk)),
-                              bool(fr.hdr_crc(hk)))
+                                      bool(fr.hdr_crc(hk)))
         end_padding = last_tag.padding if last_tag is not None else None
         keep = np.ones(len(offsets), np.bool_)
         keep[inner] = False
@@ -581,19 +581,9 @@ def _inner_tag_frames(buf, offsets, sizes, headers, mapped=None):
     ``6 + si`` with a CRC; VBRI at byte 36) and all-zero side info before it,
     which no audio frame that carries data has.  Checked on many frames at
     once: four bytes per frame, then the zero test on the few candidates; in
-    parts for a mapped file, giving back the pages behind as :func:`_damage` does."""
-    n = len(offsets)
-    found = []
-    f = 0
-    lo = 0
-    while f < n:
-        g = n if mapped is None else min(n, max(f + 1, int(np.searchsorted(offsets, offsets[f] + SCAN_PART))))
-        found.append(_tag_frames_in(buf, offsets[f:g], sizes[f:g], headers[f:g]) + f)
-        if mapped is not None:
-            hi = int(offsets[g]) if g < n else mapped.n
-            mapped.release(lo, hi)
-            lo = hi
-        f = g
+    parts for a mapped file (:func:`_parts`)."""
+    found = [_tag_frames_in(buf, offsets[f:g], sizes[f:g], headers[f:g]) + f
+             for f, g in _parts(offsets, 0, mapped)]
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
@@ -840,23 +830,29 @@ def _bitrates(headers):
     return np.where(lsf, fr.BITRATES_LSF[idx], fr.BITRATES_MPEG1[idx])
 
 
-def _damage(buf, offsets, sizes, headers, first, mapped=None):
-    status = np.zeros(len(offsets), np.int32)
+def _parts(offsets, first, mapped):
+    """Frame ranges ``(f, g)`` covering frames ``first ..``: one range for input held in
+    memory; for a mapped file, ranges of about ``SCAN_PART`` bytes, the pages behind each
+    given back once the caller has checked it (a frame's check reads only its own bytes)."""
     nf = len(offsets)
     if mapped is None:
-        _frame_damage(buf, offsets, sizes, headers, first, nf, status)
-        return status
-    # in parts, giving back the pages behind (a frame's check reads only its own bytes)
+        yield first, nf
+        return
     f = first
     lo = 0
     while f < nf:
-        g = max(f + 1, int(np.searchsorted(offsets, offsets[f] + SCAN_PART)))
-        g = min(g, nf)
-        _frame_damage(buf, offsets, sizes, headers, f, g, status)
+        g = min(nf, max(f + 1, int(np.searchsorted(offsets, offsets[f] + SCAN_PART))))
+        yield f, g
         hi = int(offsets[g]) if g < nf else mapped.n
         mapped.release(lo, hi)
         lo = hi
         f = g
+
+
+def _damage(buf, offsets, sizes, headers, first, mapped=None):
+    status = np.zeros(len(offsets), np.int32)
+    for f, g in _parts(offsets, first, mapped):
+        _frame_damage(buf, offsets, sizes, headers, f, g, status)
     return status
 
 
