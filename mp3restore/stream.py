@@ -603,9 +603,11 @@ def _tag_frames_in(buf, offsets, sizes, headers):
     si = np.where(lsf, np.where(mono, 9, 17), np.where(mono, 17, 32)).astype(np.int64)
     ends = offsets + sizes
     found = np.zeros(len(offsets), np.bool_)
-    for pos, kinds in ((offsets + 4 + si, (b"Xing", b"Info")), (offsets + 6 + si, (b"Xing", b"Info")),
-                       (offsets + 36, (b"VBRI",))):
-        ok = real & (pos + 4 <= ends)
+    xing = (b"Xing", b"Info")
+    # where parse_xing / parse_vbri look: after the side info (with a CRC also 2 bytes on), byte 36
+    for pos, kinds, where in ((offsets + 4 + si, xing, real), (offsets + 6 + si, xing, real & crc),
+                              (offsets + 36, (b"VBRI",), real)):
+        ok = where & (pos + 4 <= ends)
         p = np.where(ok, pos, 0)
         hit = ok & np.isin(_be32(buf, p), [_MAGIC[k] for k in kinds])
         for f in np.flatnonzero(hit & ~found):
