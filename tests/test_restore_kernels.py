@@ -481,6 +481,40 @@ def test_headroom_does_not_depend_on_how_the_stream_is_chunked():
         np.testing.assert_array_equal(run(sizes), whole)
 
 
+@pytest.mark.parametrize("C", [1, 2])
+def test_headroom_gains_match_a_naive_reference(C):
+    """granule_gains / apply_gains: per granule the largest a <= 1 with
+    |plain + a added| <= max(LIMIT, |plain|) at every sample over LIMIT (none needed
+    where the added part points inwards or is zero), then plain + a added in float32."""
+    from mp3restore.restore.headroom import apply_gains, granule_gains
+
+    G = 12
+    plain = (RNG.standard_normal((G * 576, C)) * 0.3).astype(np.float32)
+    added = (RNG.standard_normal((G * 576, C)) * 0.2).astype(np.float32)
+    added[::7] = 0.0
+    plain[:576] *= 0.1  # a granule with nothing over
+    pcm = plain + added
+    gains = np.empty(G)
+    granule_gains(pcm, added, gains)
+    want = np.ones(G)
+    for g in range(G):
+        for i in range(g * 576, (g + 1) * 576):
+            for c in range(C):
+                y, d = pcm[i, c], added[i, c]
+                if abs(y) > LIMIT and d != 0.0:
+                    p = np.float64(y - d)  # the difference of the float32 values, in float32
+                    d = np.float64(d)
+                    bound = max(LIMIT, abs(p))
+                    want[g] = min(want[g], max(0.0, ((bound if d > 0 else -bound) - p) / d))
+    np.testing.assert_array_equal(gains, want)
+    assert gains[0] == 1.0 and (gains < 1.0).sum() >= G // 2
+    out = pcm.copy()
+    apply_gains(out, added, gains)
+    a = np.repeat(gains, 576)[:, None].astype(np.float32)
+    np.testing.assert_array_equal(out, np.where(a < 1.0, (pcm - added) + a * added, pcm))
+    assert (np.abs(out) <= np.maximum(LIMIT, np.abs(pcm - added)) + 1e-6).all()
+
+
 @pytest.mark.parametrize("k", [0, 1, 2])
 def test_headroom_batch_plan_matches_a_naive_reference(k):
     """batch_plan: the runs of True, each preceded in the batch by its context (two

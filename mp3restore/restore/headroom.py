@@ -20,36 +20,46 @@ LIMIT = 32767.0 / 32768.0
 
 @njit
 def granule_gains(pcm, added, gains):
-    """Per granule, the factor for ``added`` so that ``|plain + a * added| <= max(LIMIT, |plain|)``."""
+    """Per granule, the factor for ``added`` so that ``|plain + a * added| <= max(LIMIT, |plain|)``.
+
+    ``pcm``/``added`` float32[G*576, C], C-contiguous: each granule is one flat run
+    of ``576 C`` values (one loop over it: twice as fast as a loop per channel)."""
     G = gains.shape[0]
-    C = pcm.shape[1]
+    n = 576 * pcm.shape[1]
+    ys = pcm.reshape(-1)
+    ds = added.reshape(-1)
     for g in range(G):
         a = 1.0
-        for i in range(g * 576, (g + 1) * 576):
-            for c in range(C):
-                y = pcm[i, c]
-                if y > LIMIT or y < -LIMIT:
-                    d = added[i, c]
-                    p = y - d
-                    bound = max(LIMIT, abs(p))
-                    if d > 0.0:
-                        need = (bound - p) / d
-                    elif d < 0.0:
-                        need = (-bound - p) / d
-                    else:
-                        need = 1.0
-                    a = min(a, max(0.0, need))
+        y_g = ys[g * n:(g + 1) * n]
+        d_g = ds[g * n:(g + 1) * n]
+        for i in range(n):
+            y = y_g[i]
+            if y > LIMIT or y < -LIMIT:
+                d = d_g[i]
+                p = y - d
+                bound = max(LIMIT, abs(p))
+                if d > 0.0:
+                    need = (bound - p) / d
+                elif d < 0.0:
+                    need = (-bound - p) / d
+                else:
+                    need = 1.0
+                a = min(a, max(0.0, need))
         gains[g] = a
 
 
 @njit
 def apply_gains(pcm, added, gains):
+    n = 576 * pcm.shape[1]
+    ys = pcm.reshape(-1)
+    ds = added.reshape(-1)
     for g in range(gains.shape[0]):
-        a = gains[g]
-        if a < 1.0:
-            for i in range(g * 576, (g + 1) * 576):
-                for c in range(pcm.shape[1]):
-                    pcm[i, c] = (pcm[i, c] - added[i, c]) + np.float32(a) * added[i, c]
+        if gains[g] < 1.0:
+            a = np.float32(gains[g])
+            y_g = ys[g * n:(g + 1) * n]
+            d_g = ds[g * n:(g + 1) * n]
+            for i in range(n):
+                y_g[i] = (y_g[i] - d_g[i]) + a * d_g[i]
 
 
 @njit
