@@ -71,6 +71,7 @@ import hashlib
 import inspect
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -299,11 +300,16 @@ def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool) -> 
             active.append(d)
         except Exception as e:  # noqa: BLE001
             row.note = f"error ({type(e).__name__}: {str(e).strip()[:120]})"
+    import numpy as np
+
+    _, samples, channels = audio_info(path)
+    settle_values = (samples or 0) * (channels or 1)
+    shuffle = random.Random(f"{path.name} {repeat}").shuffle
     for rep in range(repeat if timed else 0):
-        k = rep % max(1, len(active))
-        order = active[k:] + active[:k]
+        order = list(active)
+        shuffle(order)
         log(f"  round {rep + 1}/{repeat}: " + ", ".join(d.name for d in order))
-        for d in list(order):
+        for d in order:
             gc.collect()
             try:
                 t0 = time.perf_counter()
@@ -315,6 +321,8 @@ def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool) -> 
                 rows[d.name].note = f"error ({type(e).__name__}: {str(e).strip()[:120]})"
                 rows[d.name].times.clear()
                 active.remove(d)
+            if d.cmd is not None and settle_values:
+                np.ones(settle_values, np.float32)  # untimed: see the module docstring
     return rows
 
 
