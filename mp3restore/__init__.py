@@ -4,15 +4,15 @@ exposes the coded MDCT representation and restores what the encoder removed.
 Heavy modules (numba kernels) are imported on first use, so ``import
 mp3restore`` and ``mp3restore --help`` stay instant.
 """
-from .errors import (Mp3RestoreWarning, CoefficientsError, EmptyInputError, InputError, Mp3RestoreError, NotMpegAudioError,
-                     OutputError, StreamError, UnsupportedStreamError)
+from .errors import (CoefficientsError, EmptyInputError, InputError, JitDisabledError, Mp3RestoreError,
+                     Mp3RestoreWarning, NotMpegAudioError, OutputError, StreamError, UnsupportedStreamError)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "read", "blocks", "info", "open", "read_coefficients", "synthesize", "restore_coefficients",
     "Mp3RestoreError", "InputError", "EmptyInputError", "NotMpegAudioError", "UnsupportedStreamError",
-    "StreamError", "CoefficientsError", "OutputError", "Mp3RestoreWarning",
+    "StreamError", "CoefficientsError", "OutputError", "JitDisabledError", "Mp3RestoreWarning",
 ]
 
 _LAZY = {

@@ -13,6 +13,8 @@ a kernel would compile that kernel once more.  :func:`njit` makes calls from
 jitted code use the plain types (``int64``), so each kernel compiles once per
 array layout; LLVM still sees the constants where it inlines a call.
 """
+import functools
+
 from numba import njit as _njit
 from numba.core import types as _types
 
@@ -22,8 +24,29 @@ from numba.core import types as _types
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", no_cfunc_wrapper=True)
 
 
+class _NotCompiled:
+    """What a kernel is with ``NUMBA_DISABLE_JIT=1``: calling it raises
+    :class:`~mp3restore.errors.JitDisabledError` (the kernels rely on numba's typed
+    integer arithmetic, int32 and uint8 values that numpy would overflow or wrap
+    differently, so as plain Python they would fail or, worse, decode wrongly);
+    ``py_func`` is the Python function, as on a dispatcher."""
+
+    def __init__(self, func):
+        self.py_func = func
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args, **kwargs):
+        from .errors import JitDisabledError
+
+        raise JitDisabledError(f"{self.py_func.__name__}: mp3restore's kernels need numba's JIT; "
+                               "unset NUMBA_DISABLE_JIT")
+
+
 def _plain_calls(dispatcher):
-    """Make calls from jitted code to ``dispatcher`` drop literal argument types."""
+    """Make calls from jitted code to ``dispatcher`` drop literal argument types.
+    (With ``NUMBA_DISABLE_JIT=1`` numba hands back the Python function: see :class:`_NotCompiled`.)"""
+    if not hasattr(dispatcher, "get_call_template"):
+        return _NotCompiled(dispatcher)
     get_call_template = dispatcher.get_call_template
 
     def plain_call_template(args, kws):

@@ -42,5 +42,10 @@ class OutputError(Mp3RestoreError):
     """The output cannot be written (exists without overwrite, same as input, ...)."""
 
 
+class JitDisabledError(Mp3RestoreError, RuntimeError):
+    """A kernel was called with numba's JIT disabled (``NUMBA_DISABLE_JIT=1``): the
+    kernels rely on numba's typed integer arithmetic and do not run as plain Python."""
+
+
 class Mp3RestoreWarning(UserWarning):
     """Problems that do not stop decoding (CRC mismatches, concealed frames)."""

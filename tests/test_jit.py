@@ -116,3 +116,37 @@ def test_first_run_compiles_in_a_helper_process(tmp_path, restore):
     ref, _ = mp3restore.read(src, restore=restore, always_2d=True)
     got, _ = sf.read(str(out), dtype="int16", always_2d=True)
     np.testing.assert_array_equal(got, to_int16(ref))
+
+
+NO_JIT = r"""
+import sys
+import mp3restore
+from mp3restore.restore.noise import NOISE  # built at import from a kernel's Python function
+
+try:
+    mp3restore.read(sys.argv[1])
+except mp3restore.JitDisabledError as e:
+    print("JitDisabledError", isinstance(e, mp3restore.Mp3RestoreError), e)
+print(len(NOISE))
+"""
+
+
+def test_with_the_jit_disabled_a_decode_fails_with_a_clear_error(tmp_path):
+    """With NUMBA_DISABLE_JIT=1 the package imports (it was an AttributeError in _jit)
+    and calling a kernel raises JitDisabledError naming the variable: the kernels rely
+    on numba's typed integer arithmetic, so run as plain Python they would fail deep
+    inside or decode wrongly.  The command line says so and exits non-zero."""
+    src = FIXTURES / "short_stereo_joint_cbr128_44100_300samples.mp3"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["NUMBA_DISABLE_JIT"] = "1"
+    p = subprocess.run([sys.executable, "-c", NO_JIT, str(src)], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    first, second = p.stdout.splitlines()
+    assert first.startswith("JitDisabledError True ") and "NUMBA_DISABLE_JIT" in first
+    assert int(second) > 8192
+    cli = subprocess.run([sys.executable, "-m", "mp3restore", "decode", str(src), "-o", str(tmp_path / "x.wav")],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert cli.returncode != 0 and "NUMBA_DISABLE_JIT" in cli.stderr
+    assert not (tmp_path / "x.wav").exists()
