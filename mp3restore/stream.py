@@ -319,6 +319,57 @@ def open_stream(file, strict=False) -> Stream:
         raise
 
 
+# Files that are not raw MPEG audio, recognised by their first bytes (after any ID3v2 tag): their
+# data can hold byte patterns that look like frame headers, so a frame scan would report Layer I/II
+# or decode noise.  (offset, magic, what it is)
+_CONTAINERS = (
+    (0, b"fLaC", "a FLAC file"),
+    (0, b"OggS", "an Ogg file (Vorbis, Opus or FLAC)"),
+    (4, b"ftyp", "an MP4/M4A file (ISO base media)"),
+    (0, b"\x1aE\xdf\xa3", "a Matroska/WebM file"),
+    (0, b"0&\xb2u\x8ef\xcf\x11", "an ASF/WMA file"),
+    (0, b"MAC ", "a Monkey's Audio file"),
+    (0, b"wvpk", "a WavPack file"),
+    (0, b"caff", "a Core Audio file"),
+    (0, b".snd", "a Sun/NeXT audio file"),
+    (0, b"MThd", "a MIDI file"),
+)
+_WAVE_MPEG = (0x0050, 0x0055)  # WAVE_FORMAT_MPEG, WAVE_FORMAT_MPEGLAYER3 (RFC 2361)
+
+
+def _foreign_container(head: bytes) -> str | None:
+    """What the file is when its first bytes ``head`` (from the audio data's start, 64 or
+    more when the file has them) show a container or format that is not MPEG audio, else
+    None.  RIFF: a WAVE file is MPEG audio when its format tag says so (MPEG Layer III in a
+    WAV is decoded, the scan skipping the RIFF chunks), as is RIFF RMP3; AIFF and AVI are not."""
+    for off, magic, what in _CONTAINERS:
+        if head[off:off + len(magic)] == magic:
+            return what
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "an AIFF file"
+    if head[:4] != b"RIFF":
+        return None
+    kind = head[8:12]
+    if kind == b"RMP3":
+        return None
+    if kind != b"WAVE":
+        return f"a RIFF {kind.decode('latin-1').strip() or '?'} file"
+    pos = 12
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if cid == b"fmt ":
+            if pos + 10 > len(head):
+                return None
+            tag = int.from_bytes(head[pos + 8:pos + 10], "little")
+            if tag == 0xFFFE and pos + 34 <= len(head):  # WAVE_FORMAT_EXTENSIBLE: the subformat's first two bytes
+                tag = int.from_bytes(head[pos + 32:pos + 34], "little")
+            if tag in _WAVE_MPEG:
+                return None
+            return "a WAV file of " + ("PCM audio" if tag in (1, 3, 0xFFFE) else f"audio format 0x{tag:04x}")
+        pos += 8 + size + (size & 1)
+    return None  # no format chunk in the first bytes: leave it to the scan
+
+
 def _open_stream(buf, n, name, mapped, strict):
     from .tags import find_tags, parse_vbri, parse_xing_damaged
 
@@ -338,6 +389,10 @@ def _open_stream(buf, n, name, mapped, strict):
         tag_names.append("ID3v1")
     if end <= start:
         raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names) or 'none'}), no audio")
+    foreign = _foreign_container(bytes(buf[start:min(end, start + 4096)]))
+    if foreign is not None:
+        raise NotMpegAudioError(f"{label}: {foreign}, not MPEG audio (mp3restore reads MP3 streams: "
+                                "extract or convert the audio first, e.g. with ffmpeg)")
     if mapped is not None and end + PEEK > len(buf):
         # the audio data ends too close to the end of the file's last page for the kernels'
         # peeks: read the file instead (rare: the end of the file's size in a page)

@@ -557,3 +557,62 @@ def test_regression_input_in_a_child_process(path):
     ctx = multiprocessing.get_context("fork")
     outcome, detail = fuzz.run_isolated(ctx, path.read_bytes(), {"extra": True}, timeout=120)
     assert outcome in ("ok", "error"), detail
+
+
+def _riff_wave(fmt_tag: int, data: bytes, extensible_subformat: int | None = None) -> bytes:
+    """A RIFF WAVE file: a ``fmt `` chunk with ``fmt_tag`` (2 channels, 44.1 kHz, 16 bits) and a
+    ``data`` chunk; with ``extensible_subformat``, WAVE_FORMAT_EXTENSIBLE naming that subformat."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", fmt_tag, 2, 44100, 44100 * 4, 4, 16)
+    if extensible_subformat is not None:
+        fmt += struct.pack("<HHI", 22, 16, 3) + struct.pack("<H", extensible_subformat) + bytes(14)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    body += b"\0" * (len(data) & 1)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _noise_pcm(n=60000, seed=5) -> bytes:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(n) * 6000).clip(-32768, 32767).astype("<i2").tobytes()
+
+
+@pytest.mark.parametrize("kind", ["wav_pcm", "wav_extensible_pcm", "aiff", "flac", "ogg", "mp4", "avi"])
+def test_other_audio_formats_are_named_not_scanned_for_frames(kind):
+    """A file that is not MPEG audio is recognised by its first bytes and named in a
+    NotMpegAudioError. Scanned for frame headers, 16-bit PCM noise in a WAV had passed for
+    Layer I/II, and an AIFF decoded as hundreds of concealed Layer III frames."""
+    import struct
+
+    pcm = _noise_pcm()
+    data = {
+        "wav_pcm": _riff_wave(1, pcm),
+        "wav_extensible_pcm": _riff_wave(0xFFFE, pcm, extensible_subformat=1),
+        "aiff": b"FORM" + struct.pack(">I", len(pcm) + 4) + b"AIFF" + b"SSND" + struct.pack(">I", len(pcm)) + pcm,
+        "flac": b"fLaC" + pcm,
+        "ogg": b"OggS" + pcm,
+        "mp4": struct.pack(">I", 24) + b"ftypM4A " + bytes(12) + pcm,
+        "avi": b"RIFF" + struct.pack("<I", len(pcm) + 4) + b"AVI " + pcm,
+    }[kind]
+    want = {"wav_pcm": "WAV file of PCM", "wav_extensible_pcm": "WAV file of PCM", "aiff": "AIFF", "flac": "FLAC",
+            "ogg": "Ogg", "mp4": "MP4", "avi": "RIFF AVI"}[kind]
+    with pytest.raises(mp3restore.NotMpegAudioError, match=want):
+        mp3restore.info(data)
+    id3 = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + bytes(10)  # behind an ID3v2 tag too
+    with pytest.raises(mp3restore.NotMpegAudioError, match=want):
+        mp3restore.read(id3 + data)
+
+
+@pytest.mark.parametrize("tag", [0x55, 0x50])
+def test_mpeg_audio_in_a_wav_file_decodes_as_the_raw_stream(tag):
+    """A RIFF WAVE whose format tag is MPEG (Layer III 0x55, or 0x50), and a RIFF RMP3, decode
+    as the MP3 stream they wrap: the same samples, the RIFF chunks skipped."""
+    import struct
+
+    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    want, sr = mp3restore.read(raw, restore=False)
+    for wrapped in (_riff_wave(tag, raw),
+                    b"RIFF" + struct.pack("<I", len(raw) + 12) + b"RMP3" + b"data" + struct.pack("<I", len(raw)) + raw):
+        got, sr2 = mp3restore.read(wrapped, restore=False)
+        assert sr2 == sr
+        np.testing.assert_array_equal(got, want)
