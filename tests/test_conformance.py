@@ -119,3 +119,5 @@ def test_forbidden_side_info_frames_are_muted_not_dropped():
 def test_layer1_2_is_a_clear_error(bit, pcm):
     with pytest.raises(mp3restore.UnsupportedStreamError, match="Layer I/II"):
         mp3restore.read(bit)
+    with pytest.raises(mp3restore.UnsupportedStreamError, match="Layer I/II"):  # a short excerpt too
+        mp3restore.read(bit.read_bytes()[:8192])

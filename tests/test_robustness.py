@@ -616,3 +616,20 @@ def test_mpeg_audio_in_a_wav_file_decodes_as_the_raw_stream(tag):
         got, sr2 = mp3restore.read(wrapped, restore=False)
         assert sr2 == sr
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [200_000, 2_000_000])
+def test_random_bytes_are_not_called_layer_1_2(n):
+    """Random data holds something that passes for a Layer I/II header about once per 8 KB;
+    only headers at least once per 2.5 KB (the largest Layer II frame is 1.7 KB) name the input
+    Layer I/II. Before, any two did, so every random file over ~20 KB was "Layer I/II"."""
+    data = np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes()
+    with pytest.raises(mp3restore.NotMpegAudioError, match="no Layer III frame"):
+        mp3restore.info(data)
+
+
+@pytest.mark.parametrize("head,want", [(b"\xff\xf1\x50\x80", "ADTS AAC"), (b"\xff\xf9\x50\x80", "ADTS AAC"),
+                                       (b"\x0b\x77\x12\x34", "AC-3"), (b"\x7f\xfe\x80\x01", "DTS")])
+def test_raw_aac_ac3_dts_streams_are_named(head, want):
+    with pytest.raises(mp3restore.NotMpegAudioError, match=want):
+        mp3restore.info(head + _noise_pcm(30000))
