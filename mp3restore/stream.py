@@ -338,9 +338,8 @@ _WAVE_MPEG = (0x0050, 0x0055)  # WAVE_FORMAT_MPEG, WAVE_FORMAT_MPEGLAYER3 (RFC 2
 
 
 def _foreign_container(head: bytes) -> str | None:
-    """What the file is when its first bytes ``head`` (from the audio data's start, 64 or
-    more when the file has them) show a container or format that is not MPEG audio, else
-    None.  RIFF: a WAVE file is MPEG audio when its format tag says so (MPEG Layer III in a
+    """What the file is when its first bytes ``head`` (up to 4 KB from the audio data's
+    start) show a container or format that is not MPEG audio, else None.  RIFF: a WAVE file is MPEG audio when its format tag says so (MPEG Layer III in a
     WAV is decoded, the scan skipping the RIFF chunks), as is RIFF RMP3; AIFF and AVI are not."""
     for off, magic, what in _CONTAINERS:
         if head[off:off + len(magic)] == magic:
