@@ -179,20 +179,23 @@ def added_lines(mdct, filled, sfb_long, idx, out):
     for j in range(len(idx)):
         g = idx[j]
         for c in range(C):
-            for k in range(576):
-                out[j, c, k] = 0.0
-            for k in range(filled[g, c, 0], 576):
-                out[j, c, k] = mdct[g, c, k]
+            o = out[j, c]  # rows: loops over 1-D views (3-D indexing per line ran at half the speed)
+            x = mdct[g, c]
+            top = filled[g, c, 0]
+            for k in range(top):
+                o[k] = 0.0
+            for k in range(top, 576):
+                o[k] = x[k]
             for w in range(3):
                 for f in range(filled[g, c, 1 + w], 192):
                     i = short_index(f, w)
-                    out[j, c, i] = mdct[g, c, i]
+                    o[i] = x[i]
             m = filled[g, c, 4]
             if m:
                 for b in range(22):
                     if (m >> b) & 1:
                         for k in range(sfb_long[b], sfb_long[b + 1]):
-                            out[j, c, k] = mdct[g, c, k]
+                            o[k] = x[k]
 
 
 @njit
