@@ -375,6 +375,28 @@ def _foreign_container(head: bytes) -> str | None:
     return None  # no format chunk in the first bytes: leave it to the scan
 
 
+def _cut_first_frame(buf, start, end) -> int:
+    """The size of the Layer III frame whose header starts ``buf[start:end]`` when the data
+    ends inside it (a file cut short), else 0."""
+    if end - start < 4:
+        return 0
+    h = int(fr.read32(buf, start))
+    if not fr.hdr_valid(h) or fr.hdr_bitrate(h) == 0:
+        return 0
+    size = int(fr.hdr_frame_size(h, 0))
+    return size if start + size > end else 0
+
+
+def _text_hint(buf, start, end) -> str:
+    """``"; it is text"`` (naming an HTML page) when ``buf[start:end]`` begins with 512 bytes
+    of printable ASCII, as a web page or error message saved under an .mp3 name does."""
+    head = bytes(buf[start:min(end, start + 512)])
+    if not head or not all(b in (9, 10, 13) or 32 <= b < 127 for b in head):
+        return ""
+    lower = head.lower()
+    return "; it is text" + (": an HTML page" if b"<html" in lower or b"<!doctype" in lower else "")
+
+
 def _open_stream(buf, n, name, mapped, strict):
     from .tags import find_tags, parse_vbri, parse_xing_damaged
 
@@ -434,7 +456,11 @@ def _open_stream(buf, n, name, mapped, strict):
             raise UnsupportedStreamError(f"{label}: MPEG audio Layer I/II, only Layer III is supported")
         if tag_names:
             raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names)}), no MPEG audio frames")
-        raise NotMpegAudioError(f"{label}: not MPEG audio (no Layer III frame found)")
+        first = _cut_first_frame(buf, start, end)
+        if first:
+            raise EmptyInputError(f"{label}: no complete frame: the data ends inside its first frame "
+                                  f"({end - start} of {first} bytes)")
+        raise NotMpegAudioError(f"{label}: not MPEG audio (no Layer III frame found{_text_hint(buf, start, end)})")
     offsets = offsets[:count].copy()
     headers = headers[:count].copy()
     sizes = sizes[:count].copy()

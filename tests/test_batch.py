@@ -31,7 +31,7 @@ GOOD = {  # relative path in SRC -> fixture
     "c/three.mp3": "stereo_joint_cbr64_44100.mp3",
 }
 BAD = {  # relative path -> error message the manifest must give
-    "bad/song.mp3": "not MPEG audio (no Layer III frame found)",
+    "bad/song.mp3": "not MPEG audio (no Layer III frame found; it is text)",
     "empty.mp3": "empty input",
 }
 MANIFEST = batch.MANIFEST_NAME

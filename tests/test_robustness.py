@@ -633,3 +633,19 @@ def test_random_bytes_are_not_called_layer_1_2(n):
 def test_raw_aac_ac3_dts_streams_are_named(head, want):
     with pytest.raises(mp3restore.NotMpegAudioError, match=want):
         mp3restore.info(head + _noise_pcm(30000))
+
+
+def test_no_frames_errors_say_why():
+    """Without a Layer III frame, the error says when the data is a stream cut inside its first
+    frame (EmptyInputError: no complete frame, with the byte counts) or text such as an HTML
+    error page saved under an .mp3 name."""
+    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    with pytest.raises(mp3restore.EmptyInputError, match=r"inside its first frame \(100 of 417 bytes\)"):
+        mp3restore.info(raw[:100])
+    page = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>gone</body></html>\n" * 20
+    with pytest.raises(mp3restore.NotMpegAudioError, match="it is text: an HTML page"):
+        mp3restore.read(page)
+    with pytest.raises(mp3restore.NotMpegAudioError, match=r"found; it is text\)"):
+        mp3restore.info(b'{"error": "rate limited"}\n')
+    with pytest.raises(mp3restore.NotMpegAudioError, match=r"no Layer III frame found\)$"):
+        mp3restore.info(bytes(5000))  # neither
