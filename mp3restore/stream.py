@@ -344,10 +344,6 @@ def _foreign_container(head: bytes) -> str | None:
     for off, magic, what in _CONTAINERS:
         if head[off:off + len(magic)] == magic:
             return what
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # 12 sync bits, layer 00
-        return "an ADTS AAC stream"
-    if head[:2] == b"\x0b\x77":
-        return "an AC-3 or E-AC-3 stream"
     if head[:4] == b"\x7f\xfe\x80\x01":
         return "a DTS stream"
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
@@ -387,10 +383,20 @@ def _cut_first_frame(buf, start, end) -> int:
     return size if start + size > end else 0
 
 
-def _text_hint(buf, start, end) -> str:
-    """``"; it is text"`` (naming an HTML page) when ``buf[start:end]`` begins with 512 bytes
-    of printable ASCII, as a web page or error message saved under an .mp3 name does."""
-    head = bytes(buf[start:min(end, start + 512)])
+def _codec_mark(head: bytes) -> str | None:
+    """The codec whose stream ``head`` starts like by its first two bytes (raw ADTS AAC,
+    AC-3), else None.  Named only when no Layer III frame was found: two bytes are too short a
+    mark to reject a file for (a damaged MP3 can start so, and its frames still decode)."""
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # 12 sync bits, layer 00
+        return "an ADTS AAC stream"
+    if head[:2] == b"\x0b\x77":
+        return "an AC-3 or E-AC-3 stream"
+    return None
+
+
+def _text_hint(head: bytes) -> str:
+    """``"; it is text"`` (naming an HTML page) when ``head`` is 512 bytes of printable ASCII,
+    as a web page or error message saved under an .mp3 name is."""
     if not head or not all(b in (9, 10, 13) or 32 <= b < 127 for b in head):
         return ""
     lower = head.lower()
@@ -450,9 +456,12 @@ def _open_stream(buf, n, name, mapped, strict):
         count, skipped, truncated, other = (int(x) for x in fr.scan_result(state))
         repaired = np.concatenate(parts)
     if count == 0:
+        head = bytes(buf[start:min(end, start + 512)])
+        codec = _codec_mark(head)
         # Layer I/II: their headers, at least one per 2.5 KB (the largest Layer II frame is
-        # 1.7 KB; other data passes for such a header about once per 8 KB)
-        if other >= 2 and other * 2500 >= end - start:
+        # 1.7 KB; other data passes for such a header about once per 8 KB), unless the data
+        # starts like another codec's stream (AAC data has more of them)
+        if other >= 2 and other * 2500 >= end - start and codec is None:
             raise UnsupportedStreamError(f"{label}: MPEG audio Layer I/II, only Layer III is supported")
         if tag_names:
             raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names)}), no MPEG audio frames")
@@ -460,7 +469,8 @@ def _open_stream(buf, n, name, mapped, strict):
         if first:
             raise EmptyInputError(f"{label}: no complete frame: the data ends inside its first frame "
                                   f"({end - start} of {first} bytes)")
-        raise NotMpegAudioError(f"{label}: not MPEG audio (no Layer III frame found{_text_hint(buf, start, end)})")
+        hint = f"; it starts like {codec}" if codec else _text_hint(head)
+        raise NotMpegAudioError(f"{label}: not MPEG audio (no Layer III frame found{hint})")
     offsets = offsets[:count].copy()
     headers = headers[:count].copy()
     sizes = sizes[:count].copy()

@@ -635,6 +635,16 @@ def test_raw_aac_ac3_dts_streams_are_named(head, want):
         mp3restore.info(head + _noise_pcm(30000))
 
 
+@pytest.mark.parametrize("head", [b"\xff\xf1\x50\x80", b"\x0b\x77"])
+def test_an_mp3_that_starts_with_an_aac_or_ac3_mark_still_decodes(head):
+    """Two bytes are too short a mark to reject a file for: an MP3 whose first bytes are junk or
+    a damaged header that looks like ADTS or AC-3 decodes as the stream after them."""
+    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    want, _ = mp3restore.read(raw, restore=False)
+    got, _ = mp3restore.read(head + raw, restore=False)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_no_frames_errors_say_why():
     """Without a Layer III frame, the error says when the data is a stream cut inside its first
     frame (EmptyInputError: no complete frame, with the byte counts) or text such as an HTML
