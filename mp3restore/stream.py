@@ -320,8 +320,9 @@ def open_stream(file, strict=False) -> Stream:
 
 
 # Files that are not raw MPEG audio, recognised by their first bytes (after any ID3v2 tag): their
-# data can hold byte patterns that look like frame headers, so a frame scan would report Layer I/II
-# or decode noise.  (offset, magic, what it is)
+# data can hold byte patterns that look like frame headers, so a frame scan alone would report
+# Layer I/II or decode noise.  They are named unless Layer III frames fill most of the file
+# (_open_stream).  (offset, magic, what it is)
 _CONTAINERS = (
     (0, b"fLaC", "a FLAC file"),
     (0, b"OggS", "an Ogg file (Vorbis, Opus or FLAC)"),
@@ -339,8 +340,9 @@ _WAVE_MPEG = (0x0050, 0x0055)  # WAVE_FORMAT_MPEG, WAVE_FORMAT_MPEGLAYER3 (RFC 2
 
 def _foreign_container(head: bytes) -> str | None:
     """What the file is when its first bytes ``head`` (up to 4 KB from the audio data's
-    start) show a container or format that is not MPEG audio, else None.  RIFF: a WAVE file is MPEG audio when its format tag says so (MPEG Layer III in a
-    WAV is decoded, the scan skipping the RIFF chunks), as is RIFF RMP3; AIFF and AVI are not."""
+    start) show a container or format that is not MPEG audio, else None.  RIFF: a WAVE file
+    whose format tag is MPEG, and RIFF RMP3, are MPEG audio (the scan skips the RIFF chunks);
+    other WAVE files, AIFF and AVI are not."""
     for off, magic, what in _CONTAINERS:
         if head[off:off + len(magic)] == magic:
             return what
@@ -423,9 +425,6 @@ def _open_stream(buf, n, name, mapped, strict):
     if end <= start:
         raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names) or 'none'}), no audio")
     foreign = _foreign_container(bytes(buf[start:min(end, start + 4096)]))
-    if foreign is not None:
-        raise NotMpegAudioError(f"{label}: {foreign}, not MPEG audio (mp3restore reads MP3 streams: "
-                                "extract or convert the audio first, e.g. with ffmpeg)")
     if mapped is not None and end + PEEK > len(buf):
         # the audio data ends too close to the end of the file's last page for the kernels'
         # peeks: read the file instead (rare: the end of the file's size in a page)
@@ -455,6 +454,11 @@ def _open_stream(buf, n, name, mapped, strict):
             mapped.release(0 if lo == start else lo, int(state[fr._S_POS]))
         count, skipped, truncated, other = (int(x) for x in fr.scan_result(state))
         repaired = np.concatenate(parts)
+    # another format's file: named, unless its frames fill most of it (MP3 data behind a wrong
+    # header, as some recorders write a PCM WAV header before MP3 frames: it decodes)
+    if foreign is not None and int(sizes[:count].sum()) < (end - start) // 2:
+        raise NotMpegAudioError(f"{label}: {foreign}, not MPEG audio (mp3restore reads MP3 streams: "
+                                "extract or convert the audio first, e.g. with ffmpeg)")
     if count == 0:
         head = bytes(buf[start:min(end, start + 512)])
         codec = _codec_mark(head)

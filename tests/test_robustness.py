@@ -603,10 +603,11 @@ def test_other_audio_formats_are_named_not_scanned_for_frames(kind):
         mp3restore.read(id3 + data)
 
 
-@pytest.mark.parametrize("tag", [0x55, 0x50])
+@pytest.mark.parametrize("tag", [0x55, 0x50, 1])
 def test_mpeg_audio_in_a_wav_file_decodes_as_the_raw_stream(tag):
     """A RIFF WAVE whose format tag is MPEG (Layer III 0x55, or 0x50), and a RIFF RMP3, decode
-    as the MP3 stream they wrap: the same samples, the RIFF chunks skipped."""
+    as the MP3 stream they wrap: the same samples, the RIFF chunks skipped.  So does MP3 data
+    behind a WAV header that says PCM (tag 1), as some recorders write: its frames fill it."""
     import struct
 
     raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
