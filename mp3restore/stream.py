@@ -424,7 +424,8 @@ def _open_stream(buf, n, name, mapped, strict):
         tag_names.append("ID3v1")
     if end <= start:
         raise EmptyInputError(f"{label}: only tags ({', '.join(tag_names) or 'none'}), no audio")
-    foreign = _foreign_container(bytes(buf[start:min(end, start + 4096)]))
+    head = bytes(buf[start:min(end, start + 4096)])  # the first bytes: what else the input may be
+    foreign = _foreign_container(head)
     if mapped is not None and end + PEEK > len(buf):
         # the audio data ends too close to the end of the file's last page for the kernels'
         # peeks: read the file instead (rare: the end of the file's size in a page)
@@ -460,7 +461,6 @@ def _open_stream(buf, n, name, mapped, strict):
         raise NotMpegAudioError(f"{label}: {foreign}, not MPEG audio (mp3restore reads MP3 streams: "
                                 "extract or convert the audio first, e.g. with ffmpeg)")
     if count == 0:
-        head = bytes(buf[start:min(end, start + 512)])
         codec = _codec_mark(head)
         # Layer I/II: their headers, at least one per 2.5 KB (the largest Layer II frame is
         # 1.7 KB; other data passes for such a header about once per 8 KB), unless the data
@@ -473,7 +473,7 @@ def _open_stream(buf, n, name, mapped, strict):
         if first:
             raise EmptyInputError(f"{label}: no complete frame: the data ends inside its first frame "
                                   f"({end - start} of {first} bytes)")
-        hint = f"; it starts like {codec}" if codec else _text_hint(head)
+        hint = f"; it starts like {codec}" if codec else _text_hint(head[:512])
         raise NotMpegAudioError(f"{label}: not MPEG audio (no Layer III frame found{hint})")
     offsets = offsets[:count].copy()
     headers = headers[:count].copy()

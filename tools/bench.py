@@ -274,7 +274,9 @@ def audio_info(path: Path):
         return None, None, None
 
 
-def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool) -> dict[str, Row]:
+def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool, out_values: int = 0) -> dict[str, Row]:
+    """Warm up and time every decoder on ``path``; ``out_values``: samples x channels of the
+    decoded output (the size of the settle allocation after a command-line decoder, 0: none)."""
     rows = {d.name: Row(d.name, timed=d.timed and timed) for d in decoders}
     active = []
     digests = {}
@@ -302,8 +304,6 @@ def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool) -> 
             row.note = f"error ({type(e).__name__}: {str(e).strip()[:120]})"
     import numpy as np
 
-    _, samples, channels = audio_info(path)
-    settle_values = (samples or 0) * (channels or 1)
     shuffle = random.Random(f"{path.name} {repeat}").shuffle
     for rep in range(repeat if timed else 0):
         order = list(active)
@@ -321,8 +321,8 @@ def time_file(path: Path, decoders: list[Decoder], repeat: int, timed: bool) -> 
                 rows[d.name].note = f"error ({type(e).__name__}: {str(e).strip()[:120]})"
                 rows[d.name].times.clear()
                 active.remove(d)
-            if d.cmd is not None and settle_values:
-                np.ones(settle_values, np.float32)  # untimed: see the module docstring
+            if d.cmd is not None and out_values:
+                np.ones(out_values, np.float32)  # untimed: see the module docstring
     return rows
 
 
@@ -666,7 +666,7 @@ def main(argv=None) -> int:
         if not timed:
             memory_only.append(path.name)
         log(f"{path.name}: {dur} s" + ("" if timed else " (memory only; --time-long to time it)"))
-        rows = time_file(path, decoders, repeat, timed)
+        rows = time_file(path, decoders, repeat, timed, (nsamp or 0) * (nch or 0))
         if not args.no_memory:
             memory_file(path, decoders, rows)
         results.append((path.name, dur, rows))
