@@ -232,7 +232,7 @@ def test_fill_holes_matches_reference():
     runs[16] = RUN_MAX  # band 16 has been silent for a long time: left alone
     want_x, want_runs, want_mask = holes_reference(x, g, sf, sfb, kl, runs.copy(), 11, 1, 99, 0.7)
     got = x.copy()
-    mask = fill_holes(got, g, sf, sfb, kl, runs, 11, 1, 99, 0.7, np.empty(22))
+    mask = fill_holes(got, g, sf, sfb, kl, runs, 11, 1, 99, 0.7, np.empty(22), np.empty(9, np.uint64))
     assert mask == want_mask and mask == (1 << 5) | (1 << 9) | (1 << 10)
     np.testing.assert_array_equal(runs, want_runs)
     np.testing.assert_allclose(got, want_x, rtol=1e-5, atol=1e-12)
@@ -257,7 +257,7 @@ def test_fill_holes_matches_reference_on_random_band_patterns(sr_index):
         kl = last_nonzero(x)
         want_x, want_runs, want_mask = holes_reference(x, g, sf, sfb, kl, runs.copy(), gabs, 0, 7, 1.0)
         got = x.copy()
-        mask = fill_holes(got, g, sf, sfb, kl, runs, gabs, 0, 7, 1.0, np.empty(22))
+        mask = fill_holes(got, g, sf, sfb, kl, runs, gabs, 0, 7, 1.0, np.empty(22), np.empty(9, np.uint64))
         assert mask == want_mask, (gabs, bin(mask), bin(want_mask))
         np.testing.assert_array_equal(runs, want_runs)
         np.testing.assert_allclose(got, want_x, rtol=1e-5, atol=1e-12)
@@ -309,7 +309,7 @@ def test_zero_line_power_matches_reference(ms):
     sfs = [RNG.integers(0, 6, 39).astype(np.int16) for _ in range(2)]
     out = np.full((2, NB + 1), 7.0)
     zero_line_power(left.astype(np.float32), right.astype(np.float32), 2, ms, gs[0], gs[1], sfs[0], sfs[1], sfb, kf,
-                    out[0], out[1])
+                    out[0], out[1], np.empty((2, 9), np.uint64))
     per_line = np.zeros((2, 576))
     for b in range(22):
         lo, hi = max(sfb[b], kf // 2), min(sfb[b + 1], kf)
@@ -339,14 +339,14 @@ def test_zero_line_power_recovers_what_a_quantizer_removed():
     sf = np.zeros(39, np.int16)
     kf = 400
     e = ENV_EDGES[kf]
-    out0, out1 = np.empty(NB + 1), np.empty(NB + 1)
+    out0, out1, bits = np.empty(NB + 1), np.empty(NB + 1), np.empty((2, 9), np.uint64)
     for scale, tol in ((0.15, 1.0), (0.3, 0.3), (0.6, 0.3), (2.0, 0.3)):
         zeroed = est = 0.0
         for _ in range(200):
             x = RNG.laplace(0, scale, 576)
             x[kf:] = 0
             qx = (np.sign(x) * np.floor(np.abs(x) ** 0.75 + 0.4054) ** (4 / 3)).astype(np.float32)
-            zero_line_power(qx, qx, 1, False, g, g, sf, sf, sfb, kf, out0, out1)
+            zero_line_power(qx, qx, 1, False, g, g, sf, sf, sfb, kf, out0, out1, bits)
             zeroed += np.sum(np.where(qx[e[0]:e[NB]] == 0, x[e[0]:e[NB]], 0.0) ** 2)
             est += np.sum(out0[:NB])
         assert abs(10 * np.log10(est / zeroed)) < tol, scale

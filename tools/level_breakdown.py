@@ -65,6 +65,7 @@ def edge_power(coded, truth, kc):
     nch, joint = coded.coded_channels, coded.joint_modes
     lo, hi = cap_range(kc)
     miss = np.zeros((2, NB + 1))
+    bits = np.empty((2, 9), np.uint64)
     p_coded = p_miss = p_truth = 0.0
     for g in range(min(len(truth), len(coded.mdct))):
         if coded.block_type[g, 0] == 2 or joint[g] & 1:
@@ -72,7 +73,7 @@ def edge_power(coded, truth, kc):
         x, gi, sf = coded.mdct[g], coded.side_info[g], coded.scalefactors[g]
         c1 = min(1, x.shape[0] - 1)
         zero_line_power(x[0], x[c1], nch[g], (joint[g] & 2) != 0, gi[0], gi[c1], sf[0], sf[c1], sfb, kc,
-                        miss[0], miss[1])
+                        miss[0], miss[1], bits)
         p_coded += float(np.sum(np.asarray(x[:, lo:hi], np.float64) ** 2))
         p_miss += float(miss[:x.shape[0], NB].sum())
         p_truth += float(np.sum(np.asarray(truth[g, :, lo:hi], np.float64) ** 2))

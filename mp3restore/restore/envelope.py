@@ -6,6 +6,7 @@ import numpy as np
 
 from .._jit import SUMS, njit
 from ..requantize import long_band_q, short_band_q, step_gain
+from .lines import count_bits, nonzero_bits, nonzero_bits_pm
 
 NB = 4
 DB_PER_NEPER = 10.0 / np.log(10.0)  # 10 log10(x) = DB_PER_NEPER ln(x)
@@ -72,7 +73,7 @@ def band_q(g, sf, b, w, nl):
 
 
 @njit(fastmath=SUMS, inline="always")
-def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
+def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1, bits):
     """Power the quantizer removed from lines ``kf // 2 .. kf`` of a long
     granule (``sfb`` its band edges), summed over the ranges
     :func:`envelope_at` measures at ``kf``: ``out0``/``out1`` float64[NB + 1]
@@ -94,31 +95,33 @@ def zero_line_power(x0, x1, nc, ms, g0, g1, sf0, sf1, sfb, kf, out0, out1):
     half of their sum goes to each of left and right.  Bands that are all zero
     (holes, or silent) add nothing.  ``x0``, ``x1``: the granule's left/right
     lines (``x1`` unused for mono); ``g``/``sf``: each coded channel's side
-    info and scalefactors.  Inlined into its caller: a call costs as much as
-    the work here."""
+    info and scalefactors; ``bits``: scratch uint64[2, 9] (the coded channels'
+    non-zero lines, :mod:`.lines`).  Inlined into its caller: a call costs as
+    much as the work here."""
     out0[:] = 0.0
     out1[:] = 0.0
     edges = ENV_EDGES[kf]
     clo, chi = cap_range(kf)
-    for b in range(22):
+    # non-zero lines of each coded channel: M = 0 exactly when L + R = 0, S when L - R = 0
+    w0 = (kf // 2) >> 6
+    w1 = ((kf - 1) >> 6) + 1
+    if ms:
+        nonzero_bits_pm(x0, x1, w0, w1, bits[0], bits[1])
+    else:
+        nonzero_bits(x0, w0, w1, bits[0])
+        if nc == 2:
+            nonzero_bits(x1, w0, w1, bits[1])
+    b0 = 0
+    while sfb[b0 + 1] <= kf // 2:
+        b0 += 1
+    for b in range(b0, 22):
         lo = max(sfb[b], kf // 2)
         hi = min(sfb[b + 1], kf)
         if hi <= lo:
-            continue
-        # zero lines of each coded channel: M = 0 exactly when L + R = 0, S when L - R = 0
-        z0 = np.int32(0)
-        z1 = np.int32(0)
-        y0 = x0[lo:hi]
-        y1 = x1[lo:hi]
-        if ms:
-            for k in range(len(y0)):
-                z0 += np.int32(y0[k] + y1[k] == 0.0)
-                z1 += np.int32(y0[k] - y1[k] == 0.0)
-        else:
-            for k in range(len(y0)):
-                z0 += np.int32(y0[k] == 0.0)
-                z1 += np.int32(y1[k] == 0.0)
+            break
         n = hi - lo
+        z0 = n - count_bits(bits[0], lo, hi)
+        z1 = n - count_bits(bits[1], lo, hi) if nc == 2 else 0
         # expected power of the zero lines: (half a step)**2 * ZERO_POWER[fraction zero], none
         # when the band has no zero line or no other
         p0 = 0.0

@@ -96,10 +96,9 @@ def _patch_factors(src, a, b, d, kf, r0, span):
     """``(sqrt(1 - r) / rms, sqrt(r))`` of the subband piece ``src[a:b]`` (destination lines
     ``d + a .. d + b``): the patch normalised to unit power, and the noise fraction ``r``
     at the piece's centre."""
-    ss = 0.0
+    ss = np.float32(0.0)  # float32 sums: twice the lanes (18 lines lose nothing that matters)
     for i in range(a, b):
-        v = np.float64(src[i])
-        ss += v * v
+        ss += src[i] * src[i]
     r = r0 + (1.0 - r0) * 0.5 * (d + 0.5 * (a + b) - kf) / span if r0 > 0.0 else 0.0
     # sqrt(1 - r) / rms with one square root (they are on each piece's critical path)
     return (np.sqrt((1.0 - r) * (b - a) / ss) if ss > 0.0 else 0.0), np.sqrt(r)
@@ -140,11 +139,15 @@ def fill(x, kf, kt, level_db, slope, r0, rho, n0, n1, strength):
     mid = LN_LINE[kf]
     g = np.exp(ga + gb * mid)
     d = kf
+    off = P  # the shift of the patch holding d: patches start at a0 + j P (j >= 1)
+    nxt = a0 + P  # where the next one starts
     while d < kt:
         # destination piece [d, e) (two subbands, split at h) and its source lines d - off:
-        # patches start at a0 + j P, so a piece is never cut by one, and every source line
-        # is a coded one (below kf)
-        off = ((d - a0) // P + 1) * P
+        # a piece is never cut by a patch boundary, and every source line is a coded one
+        # (below kf)
+        if d >= nxt:
+            off += P
+            nxt += P
         e = min(kt, (d // step + 1) * step)
         h = min(e, (d // sub + 1) * sub) - d
         # slices, so the indices start at 0 and the loops vectorise

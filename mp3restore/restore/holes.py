@@ -13,7 +13,7 @@ import numpy as np
 
 from .._jit import SUMS, njit
 from ..requantize import long_band_q
-from .lines import is_zero
+from .lines import any_bits, nonzero_bits
 from .noise import NOISE, noise_offset
 
 HOLE_DB = 6.0
@@ -32,20 +32,19 @@ def band_power(x, lo, hi):
 
 
 @njit(inline="always")
-def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw):
+def fill_holes(x, g, sf, sfb, kl, runs, gabs, c, salt, strength, pw, bits):
     """Fill the holes of one long-block granule/channel ``x`` in place; update ``runs``.
 
     ``kl``: one past the highest non-zero line.  ``pw``: scratch float64[22]
-    (band powers, computed only for the neighbours of holes).
+    (band powers, computed only for the neighbours of holes); ``bits``: scratch
+    uint64[9] (the bit map of non-zero lines, :mod:`.lines`).
     Returns the bit mask of the bands filled."""
+    nonzero_bits(x, 0, (kl + 63) >> 6, bits)  # lines from kl up are zero
     zero = 0  # bit b: band b has no non-zero line below kl
     full = 0  # bit b: band b ends at or below kl
     b = 0
     while b < 22 and sfb[b] < kl:
-        lo = sfb[b]
-        hi = min(kl, sfb[b + 1])
-        # a band's end lines settle most bands without the full count
-        if x[lo] == 0.0 and x[hi - 1] == 0.0 and is_zero(x, lo, hi):
+        if not any_bits(bits, sfb[b], min(kl, sfb[b + 1])):
             zero |= 1 << b
         if sfb[b + 1] <= kl:
             full |= 1 << b

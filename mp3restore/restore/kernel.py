@@ -56,6 +56,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
     wins = np.empty((3, C, 192), mdct.dtype)
     miss = np.zeros((2, NB + 1), np.float64)  # the quantizer's zeroed power in envelope_at's ranges
     no_miss = np.zeros(NB + 1, np.float64)
+    bits = np.empty((2, 9), np.uint64)  # bit maps of non-zero lines (see .lines)
     for g in range(G):
         for c in range(C):
             filled[g, c, 0] = 576
@@ -89,7 +90,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                 for c in range(nc):
                     if gi[g, c, BLOCK_TYPE] == 0 or gi[g, c, BLOCK_TYPE] == 3:  # not start, not short
                         filled[g, c, 4] = fill_holes(mdct[g, c], gi[g, c], sf[g, c], sfb_long, klc[c],
-                                                     hole_runs[c], gabs, c, salt, strength, pw)
+                                                     hole_runs[c], gabs, c, salt, strength, pw, bits[0])
             if do_hf and kl >= kc // 2 and kl + 6 <= kt:
                 kf = kl
                 rho = 0.0
@@ -98,7 +99,7 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                 n0 = noise_offset(gabs, 0, -1, salt)
                 if steps:
                     zero_line_power(mdct[g, 0], mdct[g, c1], nc, ms, gi[g, 0], gi[g, c1],
-                                    sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1])
+                                    sf[g, 0], sf[g, c1], sfb_long, kf, miss[0], miss[1], bits)
                 else:
                     miss[:] = 0.0
                 for c in range(nc):
