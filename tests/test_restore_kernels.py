@@ -13,7 +13,8 @@ from mp3restore.restore.envelope import (ENV_EDGES, ENV_LOG2_KF_B, ENV_XC, NB, b
 from mp3restore.restore.headroom import LIMIT
 from mp3restore.restore.highband import fill, fill_windows, source_correlation
 from mp3restore.restore.holes import CAP, HOLE_DB, RUN_MAX, fill_holes
-from mp3restore.restore.lines import gather_window, is_zero, last_nonzero, scatter_window
+from mp3restore.restore.lines import (any_bits, count_bits, gather_window, is_zero, last_nonzero, nonzero_bits,
+                                      nonzero_bits_pm, popcount, scatter_window)
 from mp3restore.restore.noise import NOISE, NOISE_N, noise_offset
 from mp3restore.restore.plan import count_holes, long_line_power, measured_cutoff_line
 from mp3restore.sideinfo import GLOBAL_GAIN, N_FIELDS, PREFLAG, SCALEFAC_SCALE, SUBBLOCK_GAIN
@@ -28,6 +29,37 @@ def sparse_lines(n=576, top=None, density=0.6):
     if top is not None:
         x[top:] = 0
     return x
+
+
+@pytest.mark.parametrize("density", [0.02, 0.3, 0.97])
+def test_bit_maps_count_like_numpy(density):
+    """Bit maps of non-zero lines (words ``w0 .. w1`` only), their population counts over
+    ranges crossing word edges, and mid/side's maps from left and right (exact zeros of
+    ``L + R`` and ``L - R``, as the quantizer made them)."""
+    for _ in range(20):
+        x = sparse_lines(density=density)
+        y = np.where(RNG.random(576) < 0.3, x, sparse_lines(density=density)).astype(np.float32)
+        y[RNG.random(576) < 0.2] *= -1
+        w0, w1 = sorted(RNG.integers(0, 10, 2))
+        bits = np.full(9, 12345, np.uint64)
+        nonzero_bits(x, w0, w1, bits)
+        pm = np.full((2, 9), 12345, np.uint64)
+        nonzero_bits_pm(x, y, w0, w1, pm[0], pm[1])
+        for w in range(9):
+            if not w0 <= w < w1:  # words outside the range are left as they were
+                assert bits[w] == 12345 and pm[0, w] == 12345 and pm[1, w] == 12345
+                continue
+            for got, want in ((bits[w], x != 0), (pm[0, w], x + y != 0), (pm[1, w], x - y != 0)):
+                assert int(got) == sum(1 << i for i in range(64) if want[64 * w + i])
+        for _ in range(50 if w1 > w0 else 0):
+            a, b = sorted(RNG.integers(64 * w0, 64 * w1 + 1, 2))
+            if a == b:
+                continue
+            assert count_bits(bits, a, b) == np.count_nonzero(x[a:b])
+            assert count_bits(pm[1], a, b) == np.count_nonzero(x[a:b] - y[a:b])
+            assert any_bits(bits, a, b) == bool(np.any(x[a:b]))
+    for m in (0, 1, 2**63, 2**64 - 1, 0x0123456789ABCDEF):
+        assert popcount(np.uint64(m)) == bin(m).count("1")
 
 
 @pytest.mark.parametrize("top", [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 300, 433, 511, 512, 513, 575, 576])

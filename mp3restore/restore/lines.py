@@ -4,11 +4,11 @@ of a granule's non-zero lines).
 
 A bit map holds line ``64 w + i`` of a granule's 576 in bit ``i`` of word
 ``w`` (uint64[9]).  Packing a word is a loop of 64 with a constant trip
-count, which vectorises; counting the lines of a scalefactor band is then a
-population count of one to three masked words.  Loops over a band's own lines
-have a trip count too short for the vector loop (a 16-lane body unrolled
-four times wants 64 lines), so they ran scalar: counting a granule's zero
-lines band by band that way took about four times as long."""
+count, which vectorises; counting the non-zero lines of a scalefactor band is
+then a population count of one to three masked words.  (A loop over a band's
+own 4 to 50 lines is too short for the vectorised body and mostly runs as its
+scalar remainder: the holes' band scan took 0.37 ms per 30 s at 64 kbps that
+way, 0.28 ms with bit maps.)"""
 import numpy as np
 
 from .._jit import njit
