@@ -196,10 +196,11 @@ def clamp_slope(s):
 
 
 @njit(fastmath=SUMS)
-def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
-    """Fill lines ``kf..kt`` of the three short windows ``wins[3, 192]`` of one
-    channel with shifted copies (shift a multiple of 12 lines) under one gain per
-    subband piece common to the three windows.
+def fill_windows(x, kf, kt, kc, level_db, slope, strength):
+    """Fill lines ``kf..kt`` (short-window lines, 0..192) of the three short windows
+    of one channel's granule ``x`` (its 576 values in the decoder's order,
+    :func:`~.lines.short_index`) with shifted copies (shift a multiple of 12 lines)
+    under one gain per subband piece common to the three windows.
 
     The copy of a window's lines keeps that window's time envelope, and with the
     same shift and the same gain in every window the time-domain aliases of
@@ -216,7 +217,12 @@ def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     below ``kf``, so no subband piece is cut by a patch boundary and every
     source line is a coded one.  ``level_db`` is the target mean power per
     line at ``kf`` over the three windows, ``slope`` its slope above.  No noise
-    is added (transients)."""
+    is added (transients).
+
+    Works in place on the decoder's order, where a subband's three windows of
+    6 lines are 18 consecutive values and a piece's source lies ``3 P`` values
+    below it, so the windows are not gathered and scattered for the fill (the
+    kernel still gathers them to measure their envelopes)."""
     step = 12
     sub = 6
     P = max(step, min(int(round(kc / 2.0 / step)) * step, (kf // step) * step))
@@ -229,21 +235,22 @@ def fill_windows(wins, kf, kt, kc, level_db, slope, strength):
     while d < kt:
         e = min(kt, (d // sub + 1) * sub)
         off = ((d - a0) // P + 1) * P
-        # a full piece (6 lines) with a constant trip count: the loops unroll
-        if e - d == sub:
-            _window_piece(wins, d, off, ga, gb, 6)
+        s = d // sub
+        if e - d == sub:  # a whole subband piece: loops of constant trip count
+            _window_piece(x, 18 * s, 3 * off, 0, d, ga, gb, 6)
         else:
-            _window_piece(wins, d, off, ga, gb, e - d)
+            _window_piece(x, 18 * s, 3 * off, d - sub * s, d, ga, gb, e - d)
         d = e
 
 
 @njit(fastmath=SUMS, inline="always")
-def _window_piece(wins, d, off, ga, gb, m):
-    """Lines ``d .. d + m`` of the three windows: the copy of ``d - off ..``, under
-    one gain for the three (:func:`fill_windows`)."""
+def _window_piece(x, base, shift, j0, d, ga, gb, m):
+    """Lines ``d .. d + m`` of the three windows (lines ``j0 .. j0 + m`` of the subband
+    whose values start at ``base``): the copy of the values ``shift`` lower, under one
+    gain for the three (:func:`fill_windows`)."""
     ss = 0.0
     for w in range(3):
-        src = wins[w, d - off:d - off + m]
+        src = x[base - shift + 6 * w + j0:base - shift + 6 * w + j0 + m]
         for i in range(m):
             v = np.float64(src[i])
             ss += v * v
@@ -252,8 +259,9 @@ def _window_piece(wins, d, off, ga, gb, m):
         ln0 = LN_LINE[d]
         lnk = LN_LINE[d:d + m]
         for w in range(3):
-            dst = wins[w, d:d + m]
-            src = wins[w, d - off:d - off + m]
+            dst = x[base + 6 * w + j0:base + 6 * w + j0 + m]
+            src = x[base - shift + 6 * w + j0:base - shift + 6 * w + j0 + m]
             for i in range(m):
                 t = gb * (lnk[i] - ln0)
                 dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * src[i]
+

@@ -6,7 +6,7 @@ from ..sideinfo import BLOCK_TYPE, MIXED_BLOCK
 from .envelope import NB, envelope_at, quantizer_bound_db, zero_line_power
 from .highband import clamp_slope, fill, fill_windows, source_correlation, _noise_fraction
 from .holes import fill_holes
-from .lines import bounded_top, gather_window, last_nonzero, last_nonzero_below, scatter_window, short_index
+from .lines import bounded_top, gather_window, last_nonzero, last_nonzero_below, short_index
 from .noise import noise_offset
 
 HISTORY = 16  # granules of slope history: the slope is the mean over the long
@@ -155,9 +155,8 @@ def restore_chunk(mdct, gi, sf, coded, joint, gabs0, kc, kp, kt, do_hf, do_holes
                                                                  sf[g, c1], sfb_short, w, nl, kf) / 10.0)
                         level = min(level, 10.0 * np.log10(bound / 3.0))
                     s = _mean_slope(slope_hist[c], slope / m)
-                    fill_windows(wins[:, c], kf, kts, kc // 3, level, clamp_slope(s), strength)
+                    fill_windows(mdct[g, c], kf, kts, kc // 3, level, clamp_slope(s), strength)
                     for w in range(3):
-                        scatter_window(wins[w, c], w, kf, mdct[g, c])
                         filled[g, c, 1 + w] = kf
         for c in range(C):
             prev_level[c] = level_seen[c]

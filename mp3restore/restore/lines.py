@@ -30,17 +30,6 @@ def gather_window(x, w, out):
 
 
 @njit
-def scatter_window(src, w, lo, x):
-    """The inverse of :func:`gather_window` for lines ``lo..191``."""
-    s0 = lo // 6
-    for f in range(lo, min(192, 6 * s0 + 6)):  # the rest of lo's subband
-        x[short_index(f, w)] = src[f]
-    for s in range(s0 + 1, 32):  # whole subbands: 6 lines each, a loop that unrolls
-        for j in range(6):
-            x[s * 18 + w * 6 + j] = src[s * 6 + j]
-
-
-@njit
 def is_zero(x, lo, hi):
     band = x[lo:hi]
     nzc = 0
