@@ -264,4 +264,3 @@ def _window_piece(x, base, shift, j0, d, ga, gb, m):
             for i in range(m):
                 t = gb * (lnk[i] - ln0)
                 dst[i] = g * (1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6.0 + t * (1.0 / 24.0))))) * src[i]
-
