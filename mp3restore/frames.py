@@ -12,6 +12,7 @@ so junk that happens to contain ``0xFFE`` does not start a false frame.
 import numpy as np
 
 from ._jit import njit
+from .bits import popcount
 
 # ISO/IEC 11172-3 Table 2.4.2.3 / 13818-3: Layer III bit rates in kbit/s.
 BITRATES_MPEG1 = np.array([0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0], np.int32)
@@ -194,15 +195,6 @@ STREAM_BITS = 0xFFFF0C00
 
 
 @njit
-def _popcount(x):
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
-@njit
 def _confirmed(buf, q, end, h, depth):
     """True when a valid header of ``h``'s stream is at ``q`` (and, for ``depth`` 2,
     also right after that frame), or ``q`` is the end of the data."""
@@ -237,7 +229,7 @@ def repair_header(buf, pos, end, hp, cbr):
     is followed by two headers.
     """
     raw = read32(buf, pos)
-    if hdr_bitrate(hp) == 0 or _popcount((raw ^ hp) & STREAM_BITS) > 2:
+    if hdr_bitrate(hp) == 0 or popcount(np.uint64((raw ^ hp) & STREAM_BITS)) > 2:
         return -1
     if (raw & 0xFFFE0C00) == (hp & 0xFFFE0C00):
         base = raw  # same stream: only the bit rate or padding can be wrong

@@ -16,6 +16,7 @@ a child process so a segfault is caught; here everything runs in-process).
 from __future__ import annotations
 
 import multiprocessing
+import struct
 import warnings
 import zlib
 
@@ -562,8 +563,6 @@ def test_regression_input_in_a_child_process(path):
 def _riff_wave(fmt_tag: int, data: bytes, extensible_subformat: int | None = None) -> bytes:
     """A RIFF WAVE file: a ``fmt `` chunk with ``fmt_tag`` (2 channels, 44.1 kHz, 16 bits) and a
     ``data`` chunk; with ``extensible_subformat``, WAVE_FORMAT_EXTENSIBLE naming that subformat."""
-    import struct
-
     fmt = struct.pack("<HHIIHH", fmt_tag, 2, 44100, 44100 * 4, 4, 16)
     if extensible_subformat is not None:
         fmt += struct.pack("<HHI", 22, 16, 3) + struct.pack("<H", extensible_subformat) + bytes(14)
@@ -582,8 +581,6 @@ def test_other_audio_formats_are_named_not_scanned_for_frames(kind):
     """A file that is not MPEG audio is recognised by its first bytes and named in a
     NotMpegAudioError. Scanned for frame headers, 16-bit PCM noise in a WAV had passed for
     Layer I/II, and an AIFF decoded as hundreds of concealed Layer III frames."""
-    import struct
-
     pcm = _noise_pcm()
     data = {
         "wav_pcm": _riff_wave(1, pcm),
@@ -608,9 +605,7 @@ def test_mpeg_audio_in_a_wav_file_decodes_as_the_raw_stream(tag):
     """A RIFF WAVE whose format tag is MPEG (Layer III 0x55, or 0x50), and a RIFF RMP3, decode
     as the MP3 stream they wrap: the same samples, the RIFF chunks skipped.  So does MP3 data
     behind a WAV header that says PCM (tag 1), as some recorders write: its frames fill it."""
-    import struct
-
-    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    raw = _bytes("stereo_joint_cbr128_44100")
     want, sr = mp3restore.read(raw, restore=False)
     for wrapped in (_riff_wave(tag, raw),
                     b"RIFF" + struct.pack("<I", len(raw) + 12) + b"RMP3" + b"data" + struct.pack("<I", len(raw)) + raw):
@@ -640,7 +635,7 @@ def test_raw_aac_ac3_dts_streams_are_named(head, want):
 def test_an_mp3_that_starts_with_an_aac_or_ac3_mark_still_decodes(head):
     """Two bytes are too short a mark to reject a file for: an MP3 whose first bytes are junk or
     a damaged header that looks like ADTS or AC-3 decodes as the stream after them."""
-    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    raw = _bytes("stereo_joint_cbr128_44100")
     want, _ = mp3restore.read(raw, restore=False)
     got, _ = mp3restore.read(head + raw, restore=False)
     np.testing.assert_array_equal(got, want)
@@ -650,7 +645,7 @@ def test_no_frames_errors_say_why():
     """Without a Layer III frame, the error says when the data is a stream cut inside its first
     frame (EmptyInputError: no complete frame, with the byte counts) or text such as an HTML
     error page saved under an .mp3 name."""
-    raw = (FIXTURES / "stereo_joint_cbr128_44100.mp3").read_bytes()
+    raw = _bytes("stereo_joint_cbr128_44100")
     with pytest.raises(mp3restore.EmptyInputError, match=r"inside its first frame \(100 of 417 bytes\)"):
         mp3restore.info(raw[:100])
     page = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>gone</body></html>\n" * 20

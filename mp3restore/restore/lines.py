@@ -12,6 +12,7 @@ way, 0.28 ms with bit maps.)"""
 import numpy as np
 
 from .._jit import njit
+from ..bits import popcount
 from ..sideinfo import BLOCK_TYPE, LAST_NONZERO
 
 
@@ -83,15 +84,6 @@ def bounded_tops(gi, out):
     """:func:`bounded_top` of each granule of ``gi[G, C, N_FIELDS]`` into ``out`` int64[G]."""
     for g in range(gi.shape[0]):
         out[g] = bounded_top(gi[g])
-
-
-@njit(inline="always")
-def popcount(m):
-    """Set bits of the uint64 ``m`` (LLVM turns this into one ``popcnt``)."""
-    m = m - ((m >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    m = (m & np.uint64(0x3333333333333333)) + ((m >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    m = (m + (m >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((m * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(inline="always")
